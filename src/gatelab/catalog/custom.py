@@ -1,0 +1,82 @@
+"""User-defined gated activations f(x) = x·F(x) from any CDF F written with torch ops.
+
+    cauchy = gatelab.gated(lambda x: 0.5 + torch.atan(x) / math.pi, name="cauchy_gelu")
+    gatelab.create("cauchy_gelu")            # a module, like any catalog entry
+
+Without `derivative` (f′) or `pdf` (F′), backward differentiates x·F(x) with autograd; with
+either, the closed form is used. Either way the layer saves only its input. The catalog's
+guarantees for ±inf and extreme inputs hold for the built-in entries; a user CDF is evaluated
+as written (e.g. the Cauchy-gated unit tends to −1/π, not 0, at −∞).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..registry import Param, Spec, register
+
+
+def _autograd_derivative(cdf: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    def derivative(x: Tensor, **params: Any) -> Tensor:
+        with torch.enable_grad():
+            connected = x.requires_grad
+            xg = x if connected else x.detach().requires_grad_(True)
+            y = xg * cdf(xg, **params)
+            (slope,) = torch.autograd.grad(y.sum(), xg, create_graph=connected)
+        return slope
+
+    return derivative
+
+
+def gated(
+    cdf: Callable[..., Tensor],
+    *,
+    name: str,
+    derivative: Callable[..., Tensor] | None = None,
+    pdf: Callable[..., Tensor] | None = None,
+    params: Sequence[Param] = (),
+    aliases: Sequence[str] = (),
+    formula: str = "",
+    citation: str = "user-defined",
+    summary: str = "",
+    sympy_cdf: Any = None,
+    overwrite: bool = False,
+) -> Spec:
+    """Build and register the gated activation x·F(x) for the CDF `cdf(x, **params)`.
+
+    `derivative(x, **params)` is f′ if you have it; `pdf(x, **params)` is F′, from which
+    f′ = F + x·F′; with neither, autograd differentiates x·F(x). `sympy_cdf`, a sympy expression
+    in the symbol x, lets the analysis module treat the entry symbolically.
+    """
+    if not callable(cdf):
+        raise TypeError(f"cdf must be a callable taking a tensor, got {type(cdf).__name__}")
+    if derivative is not None and pdf is not None:
+        raise ValueError("give either derivative (f′) or pdf (F′), not both")
+    if derivative is None and pdf is not None:
+        density = pdf
+
+        def derivative(x: Tensor, **kw: Any) -> Tensor:
+            return cdf(x, **kw) + x * density(x, **kw)
+
+    def forward(x: Tensor, **kw: Any) -> Tensor:
+        return x * cdf(x, **kw)
+
+    spec = Spec(
+        name=name,
+        forward=forward,
+        derivative=derivative or _autograd_derivative(cdf),
+        params=tuple(params),
+        aliases=tuple(aliases),
+        formula=formula or rf"x\,F(x),\ F = \text{{{name} CDF}}",
+        citation=citation,
+        family="user",
+        summary=summary or f"User-defined gated activation x·F(x) ({name}).",
+        gate=cdf,
+        naive=forward,
+        metadata={"sympy_cdf": sympy_cdf} if sympy_cdf is not None else {},
+    )
+    return register(spec, overwrite=overwrite)
