@@ -160,8 +160,8 @@ def grid(dtype: np.dtype) -> np.ndarray:
         ]
     )
     extremes = [info.max, info.max / 2, info.tiny, info.smallest_subnormal, 1e6, 1e15, 1e30]
-    values = np.concatenate([magnitudes, extremes]).astype(dtype)
-    values = values[np.isfinite(values)]
+    values = np.concatenate([magnitudes, extremes])
+    values = values[values <= float(info.max)].astype(dtype)
     return np.unique(np.concatenate([values, -values]))
 
 

@@ -97,7 +97,7 @@ def apply(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor:
     compute_dtype(x)  # validates the dtype
     names = tuple(k for k, v in params.items() if isinstance(v, Tensor))
     if _exporting():
-        traced = spec.native if spec.native is not None and not names else spec.naive
+        traced = spec.native if spec.native is not None and not names else spec.forward
         if traced is not None:
             return traced(x, **params)
     constants = {k: v for k, v in params.items() if k not in names}
