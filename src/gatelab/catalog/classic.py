@@ -211,7 +211,7 @@ _BASELINES = [
         summary="Leaky ReLU: slope a = negative_slope for x < 0.",
         naive=leaky_relu,
         native=lambda x, negative_slope=0.01: F.leaky_relu(x, negative_slope),
-        upcast_float32=False,  # one rounding: correctly rounded in every dtype
+        upcast_float32=False,  # ≤ 1 ulp in every dtype (the slope is rounded to the dtype)
     ),
     Spec(
         name="prelu",
