@@ -56,7 +56,7 @@ def test_second_derivative_of_gelu_by_hand():
     x = torch.linspace(-6, 6, 49, dtype=torch.float64, requires_grad=True)
     (d1,) = torch.autograd.grad(gatelab.get_fn("gelu")(x).sum(), x, create_graph=True)
     (d2,) = torch.autograd.grad(d1.sum(), x)
-    phi = torch.exp(-x.detach() ** 2 / 2) / math.sqrt(2 * math.pi)
+    phi = torch.exp(-(x.detach() ** 2) / 2) / math.sqrt(2 * math.pi)
     torch.testing.assert_close(d2, (2 - x.detach() ** 2) * phi, rtol=1e-12, atol=1e-15)
 
 
@@ -125,3 +125,22 @@ def test_cuda_matches_cpu(dtype):
         cpu = gatelab.get_fn(name)(x)
         gpu = gatelab.get_fn(name)(x.cuda()).cpu()
         torch.testing.assert_close(gpu, cpu, rtol=2 * torch.finfo(dtype).eps, atol=1e-37)
+
+
+SMOOTH_AT_ZERO = [
+    "gelu", "gelu_tanh", "gelu_sigmoid", "silu", "silu(beta=1.7)", "softplus",
+    "softplus(beta=0.5)", "mish", "tanh", "sigmoid", "gelu_general(mu=0.2)",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("spec", SMOOTH_AT_ZERO)
+def test_second_derivative_at_exactly_zero(spec):
+    # exp(−|t|) inside a formula must not inherit abs()'s zero slope at 0 (a past bug).
+    name, _, params = gatelab.parse(spec)
+    reference = R.REFERENCES[gatelab.lookup(name).name]
+    x = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    (d1,) = torch.autograd.grad(gatelab.get_fn(spec)(x).sum(), x, create_graph=True)
+    (d2,) = torch.autograd.grad(d1.sum(), x)
+    mp.mp.dps = 40
+    exact = mp.diff(lambda t: reference(t, **params), mp.mpf(0), 2)
+    assert d2.item() == pytest.approx(float(exact), rel=1e-12, abs=1e-15)

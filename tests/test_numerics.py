@@ -10,11 +10,10 @@ import math
 
 import numpy as np
 import pytest
+import reference as R
 import torch
 
 import gatelab
-
-import reference as R
 
 CASES = [(name, {}) for name in R.REFERENCES] + [
     (name, params) for name, variants in R.VARIANTS.items() for params in variants
@@ -23,7 +22,7 @@ IDS = [gatelab.lookup(name).format(params) for name, params in CASES]
 TOLERANCE = {np.float32: (2.0, 1e-37), np.float16: (1.0, 0.0)}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _grid_and_reference(name, params_items, dtype_name):
     dtype = np.dtype(dtype_name)
     xs = R.grid(dtype)

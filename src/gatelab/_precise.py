@@ -86,23 +86,34 @@ def int_power(x: Tensor, n: int) -> Tensor:
     return result
 
 
+def decay(t: Tensor, upper: Tensor) -> Tensor:
+    """exp(−|t|), with |t| taken as t where `upper` else −t.
+
+    The branch mask must be the one the caller's formula uses: torch's abs() has slope 0 at 0,
+    which would make a second derivative through exp(−|t|) wrong at exactly t = 0.
+    """
+    return torch.exp(torch.where(upper, -t, t))
+
+
 def sigmoid(t: Tensor) -> Tensor:
     """Logistic σ(t) without overflow: e = exp(−|t|) ≤ 1 on both sides."""
-    e = torch.exp(-t.abs())
-    return torch.where(t >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    upper = t >= 0
+    e = decay(t, upper)
+    return torch.where(upper, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def sigmoid_dd(hi: Tensor, lo: Tensor | None) -> Tensor:
     """σ(hi + lo) to first order in lo: exp(−|hi+lo|) = exp(−|hi|)·(1 − sign(hi)·lo)."""
-    e = torch.exp(-hi.abs())
+    upper = hi >= 0
+    e = decay(hi, upper)
     if lo is not None:
         e = e * (1.0 - torch.sign(hi) * lo)
-    return torch.where(hi >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return torch.where(upper, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def sigmoid_times_complement(t: Tensor) -> Tensor:
     """σ(t)·(1 − σ(t)) = e/(1+e)² with e = exp(−|t|), exact in both tails."""
-    e = torch.exp(-t.abs())
+    e = decay(t, t >= 0)
     return e / ((1.0 + e) * (1.0 + e))
 
 

@@ -49,8 +49,10 @@ class Param:
         return value
 
 
-def positive_int(name: str, default: int, doc: str = "") -> Param:
-    return Param(name, default, int, "a positive integer", lambda v: v >= 1, doc)
+def positive_int(name: str, default: int, doc: str = "", maximum: int = 2**31 - 1) -> Param:
+    return Param(
+        name, default, int, f"a positive integer ≤ {maximum}", lambda v: 1 <= v <= maximum, doc
+    )
 
 
 def positive(name: str, default: float, doc: str = "") -> Param:
@@ -113,7 +115,7 @@ class Spec:
         return bound
 
     def format(self, params: Mapping[str, Any]) -> str:
-        """The canonical spec string: the name plus every parameter that differs from its default."""
+        """The canonical spec string: the name and every parameter that differs from its default."""
         changed = [
             f"{p.name}={params[p.name]!r}"
             for p in self.params
@@ -200,8 +202,10 @@ def parse(spec: str) -> tuple[str, tuple, dict[str, Any]]:
     """Split a spec string into (name, positional values, keyword values) without evaluating it."""
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError(f"an activation spec must be a non-empty string, got {spec!r}")
+    head, paren, tail = spec.strip().partition("(")
+    text = head.strip().replace("-", "_") + paren + tail  # "quick-gelu" names "quick_gelu"
     try:
-        tree = ast.parse(spec.strip(), mode="eval").body
+        tree = ast.parse(text, mode="eval").body
     except SyntaxError as error:
         raise ValueError(
             f"cannot parse activation spec {spec!r}: expected NAME or NAME(param=value, ...)"

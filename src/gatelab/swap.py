@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import Union
 
 from torch import nn
 
@@ -29,8 +28,8 @@ DEFAULT_REPLACE: tuple[type[nn.Module], ...] = (
     Activation,
 )
 
-Target = Union[str, Spec, nn.Module, Callable[[str, nn.Module], nn.Module]]
-Selector = Union[tuple, type, Callable[[str, nn.Module], bool]]
+Target = str | Spec | nn.Module | Callable[[str, nn.Module], nn.Module]
+Selector = tuple | type | Callable[[str, nn.Module], bool]
 
 
 def _matcher(replace: Selector) -> Callable[[str, nn.Module], bool]:
@@ -83,7 +82,10 @@ def swap_activations(
     replaced: list[str] = []
     done: dict[int, nn.Module] = {}  # id(old) -> new, so shared modules stay shared
     created: set[int] = set()
+    replaced_names: set[str] = set()
     for parent_name, parent in list(model.named_modules(remove_duplicate=False)):
+        if _within(parent_name, replaced_names):
+            continue  # a replaced module's old children are no longer in the model
         for child_name, child in list(parent.named_children()):
             qualified = f"{parent_name}.{child_name}" if parent_name else child_name
             if id(child) in created or (id(child) not in done and not matches(qualified, child)):
@@ -98,7 +100,14 @@ def swap_activations(
             setattr(parent, child_name, done[id(child)])
             _disable_native_fast_path(parent, child_name)
             replaced.append(qualified)
+            replaced_names.add(qualified)
     return replaced
+
+
+def _within(name: str, roots: set[str]) -> bool:
+    """Whether the module at qualified `name` is one of `roots` or lies below one of them."""
+    parts = name.split(".") if name else []
+    return any(".".join(parts[:i]) in roots for i in range(1, len(parts) + 1))
 
 
 def _disable_native_fast_path(parent: nn.Module, attribute: str) -> None:
@@ -106,4 +115,3 @@ def _disable_native_fast_path(parent: nn.Module, attribute: str) -> None:
     activation it was built with was one of them, ignoring the module; turn it off."""
     if attribute == "activation" and hasattr(parent, "activation_relu_or_gelu"):
         parent.activation_relu_or_gelu = 0
-

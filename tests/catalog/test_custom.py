@@ -32,7 +32,9 @@ def _laplace(x):
 def test_cauchy_laplace_logistic(registered):
     registered(lambda x: 0.5 + torch.atan(x) / math.pi, name="cauchy_gelu")
     registered(_laplace, name="laplace_gelu")
-    registered(torch.sigmoid, name="logistic_gelu", pdf=lambda x: torch.sigmoid(x) * torch.sigmoid(-x))
+    registered(
+        torch.sigmoid, name="logistic_gelu", pdf=lambda x: torch.sigmoid(x) * torch.sigmoid(-x)
+    )
     mp.mp.dps = 30
     refs = {
         "cauchy_gelu": lambda x: x * (mp.mpf(1) / 2 + mp.atan(x) / mp.pi),

@@ -71,7 +71,9 @@ def test_se_gem_junction_is_c2n():
     assert right[0] == pytest.approx(3 * h**2, rel=1e-6) and left[0] == pytest.approx(
         alpha * 3 * h**2, rel=1e-6
     )
-    assert right[2] == pytest.approx(6.0, rel=1e-6) and left[2] == pytest.approx(6.0 * alpha, rel=1e-6)
+    assert right[2] == pytest.approx(6.0, rel=1e-6) and left[2] == pytest.approx(
+        6.0 * alpha, rel=1e-6
+    )
 
 
 def test_se_gem_has_no_dead_neurons():

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .._precise import extended, sigmoid, sigmoid_dd, sigmoid_times_complement, two_prod
+from .._precise import decay, extended, sigmoid, sigmoid_dd, sigmoid_times_complement, two_prod
 from ..modules import Activation
 from ..registry import Spec, positive, positive_int, real, register
 
@@ -123,9 +123,9 @@ def softplus(x: Tensor, beta: float = 1.0) -> Tensor:
     """log(1 + e^{βx})/β = max(x, 0) + log1p(e^{−|βx|})/β, with βx a double-double in float64."""
     if extended(x) and beta != 1.0:
         hi, lo = two_prod(x.clamp(-800.0 / beta, 800.0 / beta), beta)
-        e = torch.exp(-hi.abs()) * (1.0 - torch.sign(hi) * lo)
+        e = decay(hi, hi >= 0) * (1.0 - torch.sign(hi) * lo)
     else:
-        e = torch.exp(-(beta * x).abs())
+        e = decay(beta * x, x >= 0)
     return torch.relu(x) + torch.log1p(e) / beta
 
 
@@ -140,7 +140,7 @@ def mish(x: Tensor) -> Tensor:
 
 
 def _mish_gate(x: Tensor) -> Tensor:
-    e = torch.exp(-x.abs())
+    e = decay(x, x > 0)
     n = e * (e + 2.0)
     return torch.where(x > 0, (1.0 + 2.0 * e) / (1.0 + 2.0 * e + 2.0 * e * e), n / (n + 2.0))
 
@@ -148,10 +148,12 @@ def _mish_gate(x: Tensor) -> Tensor:
 def mish_derivative(x: Tensor) -> Tensor:
     # f′ = T + x·(1 − T²)·σ(x), T = tanh(softplus x); 1 − T² without cancellation:
     # 4(n+1)/(n+2)² for x ≤ 0, 4e²(1+e)²/(1+2e+2e²)² for x > 0.
-    e = torch.exp(-x.abs())
+    e = decay(x, x > 0)
     n = e * (e + 2.0)
     d = 1.0 + 2.0 * e + 2.0 * e * e
-    sech2 = torch.where(x > 0, 4.0 * (e * (1.0 + e)) ** 2 / (d * d), 4.0 * (n + 1.0) / (n + 2.0) ** 2)
+    sech2 = torch.where(
+        x > 0, 4.0 * (e * (1.0 + e)) ** 2 / (d * d), 4.0 * (n + 1.0) / (n + 2.0) ** 2
+    )
     xc = x.clamp(-800.0, 800.0)  # sech² underflows to 0 beyond; keeps inf·0 out
     return _mish_gate(x) + xc * sech2 * sigmoid(xc)
 
@@ -249,8 +251,7 @@ _BASELINES = [
         citation="Klambauer, Unterthiner, Mayr & Hochreiter, 'Self-Normalizing Neural "
         "Networks', arXiv:1706.02515 (2017)",
         summary="Scaled ELU with the self-normalising constants λ, α.",
-        naive=lambda x: SELU_SCALE
-        * torch.where(x > 0, x, SELU_ALPHA * (torch.exp(x) - 1.0)),
+        naive=lambda x: SELU_SCALE * torch.where(x > 0, x, SELU_ALPHA * (torch.exp(x) - 1.0)),
         native=F.selu,
     ),
     Spec(
@@ -262,8 +263,9 @@ _BASELINES = [
         citation="Barron, 'Continuously Differentiable Exponential Linear Units', "
         "arXiv:1704.07483 (2017)",
         summary="Continuously differentiable ELU.",
-        naive=lambda x, alpha=1.0: torch.relu(x)
-        + torch.clamp(alpha * (torch.exp(x / alpha) - 1.0), max=0.0),
+        naive=lambda x, alpha=1.0: (
+            torch.relu(x) + torch.clamp(alpha * (torch.exp(x / alpha) - 1.0), max=0.0)
+        ),
         native=lambda x, alpha=1.0: F.celu(x, alpha),
     ),
     Spec(

@@ -34,9 +34,7 @@ from .._precise import (
 from ..modules import Activation, scalar_parameter
 from ..registry import Param, Spec, positive, real, register
 
-HENDRYCKS = (
-    "Hendrycks & Gimpel, 'Gaussian Error Linear Units (GELUs)', arXiv:1606.08415 (2016)"
-)
+HENDRYCKS = "Hendrycks & Gimpel, 'Gaussian Error Linear Units (GELUs)', arXiv:1606.08415 (2016)"
 SILU_CITATIONS = (
     f"{HENDRYCKS}; Elfwing, Uchibe & Doya, arXiv:1702.03118 (2017); "
     "Ramachandran, Zoph & Le, 'Searching for Activation Functions', arXiv:1710.05941 (2017)"

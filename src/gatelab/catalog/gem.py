@@ -117,7 +117,8 @@ def _se_gem_naive(x: Tensor, N: int = 1, eps: float = 1e-4, alpha: float = 0.01)
     return torch.where(x < 0, alpha, 1.0) * _rational_naive(x, N, eps)
 
 
-_ORDER = positive_int("N", 1, "order: f is C^{2N}")
+# A bound keeps 2N + 1 a machine integer inside tensor arithmetic.
+_ORDER = positive_int("N", 1, "order: f is C^{2N}", maximum=1024)
 _EPS = positive("eps", 1e-4, "ε: scale of the gate; E-GEM → ReLU as ε → 0")
 
 register(
