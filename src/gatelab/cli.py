@@ -289,18 +289,13 @@ def run_show(args: argparse.Namespace) -> int:
     canonical = spec.format(params)
     try:
         table = derivative_table(spec, params, points)
-    except OverflowError as error:  # e.g. e_gem(N=10**30): valid by the rule, too big for torch
+    except OverflowError as error:  # a user-registered integer too large for tensor arithmetic
         raise UsageError(f"cannot evaluate {canonical}: {error}") from None
     if args.json:
         dump_json(
             {
                 "spec": canonical,
-                "name": spec.name,
-                "aliases": list(spec.aliases),
-                "family": spec.family,
-                "summary": spec.summary,
-                "formula_latex": spec.formula,
-                "citation": spec.citation,
+                **spec_record(spec),
                 "gated": spec.gate is not None,
                 "params": [{**param_record(p), "value": params[p.name]} for p in spec.params],
                 "points": [{k: _json_number(v) for k, v in row.items()} for row in table],
