@@ -28,9 +28,9 @@ def extended(x: Tensor) -> bool:
     return x.dtype == torch.float64
 
 
-def split_constant(value: str | float) -> tuple[float, float]:
-    """(hi, lo) with hi = float(value) and lo the float64 nearest to value − hi (value exact)."""
-    exact = Fraction(value) if isinstance(value, str) else Fraction(value)
+def split_constant(value: str) -> tuple[float, float]:
+    """(hi, lo) for a decimal constant: hi = float(value), lo the float64 nearest to value − hi."""
+    exact = Fraction(value)
     hi = float(exact)
     return hi, float(exact - Fraction(hi))
 

@@ -77,11 +77,5 @@ def get_fn(spec: str | Spec, **overrides: Any) -> BoundFunction:
     return BoundFunction(entry, bound)
 
 
-def functional(name: str, x: Tensor, **params: Any) -> Tensor:
-    """f(x) for the activation `name` with keyword parameters, e.g. functional("gem", x, N=2)."""
-    entry, bound = resolve(name, **params)
-    return apply(entry, x, bound)
-
-
 def scalar_parameter(value: float, dtype: torch.dtype | None = None) -> nn.Parameter:
     return nn.Parameter(torch.tensor(float(value), dtype=dtype or torch.get_default_dtype()))
