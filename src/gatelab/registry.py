@@ -76,6 +76,8 @@ class Spec:
     composition of torch ops and `native` torch's own op where one exists: baselines for
     benchmarks, and what ONNX export emits. `gate` is F for gated entries f(x) = x·F(x).
     `param_derivatives(x, **params)` gives ∂f/∂p for the parameters a module can learn.
+    `symbolic(sympy, x, **params)` builds the formula as a sympy expression (Piecewise where
+    needed) for gatelab.analysis; the sympy module is passed in, so the catalog never imports it.
     """
 
     name: str
@@ -92,6 +94,7 @@ class Spec:
     native: Callable[..., Any] | None = None
     param_derivatives: Callable[..., Any] | None = None
     module_class: type | None = None
+    symbolic: Callable[..., Any] | None = None  # (sympy, x, **params) -> sympy expression
     upcast_float32: bool = True  # compute float32 inputs in float64 (see gatelab.autograd)
     metadata: Mapping[str, Any] = field(default_factory=dict)
 

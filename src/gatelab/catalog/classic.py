@@ -191,6 +191,7 @@ def _sigmoid_forward(x: Tensor) -> Tensor:
 _BASELINES = [
     Spec(
         name="relu",
+        symbolic=lambda sp, x: sp.Piecewise((x, x > 0), (0, True)),
         forward=relu,
         derivative=relu_derivative,
         formula=r"\max(0, x)",
@@ -203,6 +204,9 @@ _BASELINES = [
     ),
     Spec(
         name="leaky_relu",
+        symbolic=lambda sp, x, negative_slope=0.01: sp.Piecewise(
+            (x, x >= 0), (negative_slope * x, True)
+        ),
         forward=leaky_relu,
         derivative=leaky_relu_derivative,
         params=(real("negative_slope", 0.01, "slope for x < 0"),),
@@ -217,6 +221,9 @@ _BASELINES = [
     ),
     Spec(
         name="prelu",
+        symbolic=lambda sp, x, num_parameters=1, init=0.25: sp.Piecewise(
+            (x, x >= 0), (init * x, True)
+        ),
         forward=prelu,
         derivative=prelu_derivative,
         params=(
@@ -233,6 +240,7 @@ _BASELINES = [
     ),
     Spec(
         name="elu",
+        symbolic=lambda sp, x, alpha=1: sp.Piecewise((x, x > 0), (alpha * (sp.exp(x) - 1), True)),
         forward=elu,
         derivative=elu_derivative,
         params=(positive("alpha", 1.0, "saturation value −α for x → −∞"),),
@@ -244,6 +252,10 @@ _BASELINES = [
     ),
     Spec(
         name="selu",
+        symbolic=lambda sp, x: (
+            sp.Rational(repr(SELU_SCALE))
+            * sp.Piecewise((x, x > 0), (sp.Rational(repr(SELU_ALPHA)) * (sp.exp(x) - 1), True))
+        ),
         forward=selu,
         derivative=selu_derivative,
         formula=r"\lambda \begin{cases} x & x > 0 \\ \alpha\,(e^x - 1) & x \le 0 "
@@ -256,6 +268,9 @@ _BASELINES = [
     ),
     Spec(
         name="celu",
+        symbolic=lambda sp, x, alpha=1: sp.Piecewise(
+            (x, x > 0), (alpha * (sp.exp(x / alpha) - 1), True)
+        ),
         forward=celu,
         derivative=celu_derivative,
         params=(positive("alpha", 1.0, "saturation value −α; C¹ for every α"),),
@@ -270,6 +285,7 @@ _BASELINES = [
     ),
     Spec(
         name="softplus",
+        symbolic=lambda sp, x, beta=1: sp.log(1 + sp.exp(beta * x)) / beta,
         forward=softplus,
         derivative=softplus_derivative,
         params=(positive("beta", 1.0, "sharpness β"),),
@@ -281,6 +297,7 @@ _BASELINES = [
     ),
     Spec(
         name="mish",
+        symbolic=lambda sp, x: x * sp.tanh(sp.log(1 + sp.exp(x))),
         forward=mish,
         derivative=mish_derivative,
         formula=r"x \tanh\left(\log(1 + e^x)\right)",
@@ -293,6 +310,7 @@ _BASELINES = [
     ),
     Spec(
         name="hardswish",
+        symbolic=lambda sp, x: sp.Piecewise((0, x <= -3), (x * (x + 3) / 6, x <= 3), (x, True)),
         forward=hardswish,
         derivative=hardswish_derivative,
         aliases=("hard_swish",),
@@ -305,6 +323,7 @@ _BASELINES = [
     ),
     Spec(
         name="relu_squared",
+        symbolic=lambda sp, x: sp.Piecewise((x**2, x > 0), (0, True)),
         forward=relu_squared,
         derivative=relu_squared_derivative,
         aliases=("relu2", "squared_relu"),
@@ -317,6 +336,7 @@ _BASELINES = [
     ),
     Spec(
         name="tanh",
+        symbolic=lambda sp, x: sp.tanh(x),
         forward=torch.tanh,
         derivative=tanh_derivative,
         formula=r"\tanh(x)",
@@ -327,6 +347,7 @@ _BASELINES = [
     ),
     Spec(
         name="sigmoid",
+        symbolic=lambda sp, x: 1 / (1 + sp.exp(-x)),
         forward=_sigmoid_forward,
         derivative=sigmoid_derivative,
         aliases=("logistic",),

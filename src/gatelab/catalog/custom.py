@@ -32,6 +32,20 @@ def _autograd_derivative(cdf: Callable[..., Tensor]) -> Callable[..., Tensor]:
     return derivative
 
 
+def _symbolic_from_cdf(sympy_cdf: Any) -> Callable[..., Any]:
+    """x·F(x) from `sympy_cdf`: an expression in a symbol named x, or a callable (sympy, x, **p)."""
+
+    def build(sp: Any, x: Any, **params: Any) -> Any:
+        if callable(sympy_cdf):
+            return x * sympy_cdf(sp, x, **params)
+        (symbol,) = [s for s in sympy_cdf.free_symbols if s.name == "x"] or [None]
+        if symbol is None:
+            raise ValueError("sympy_cdf must be an expression in a symbol named x")
+        return x * sympy_cdf.subs(symbol, x)
+
+    return build
+
+
 def gated(
     cdf: Callable[..., Tensor],
     *,
@@ -49,8 +63,9 @@ def gated(
     """Build and register the gated activation x·F(x) for the CDF `cdf(x, **params)`.
 
     `derivative(x, **params)` is f′ if you have it; `pdf(x, **params)` is F′, from which
-    f′ = F + x·F′; with neither, autograd differentiates x·F(x). `sympy_cdf`, a sympy expression
-    in the symbol x, lets the analysis module treat the entry symbolically.
+    f′ = F + x·F′; with neither, autograd differentiates x·F(x). `sympy_cdf` — a sympy expression
+    in a symbol named x, or a callable (sympy, x, **params) — lets gatelab.analysis treat the
+    entry symbolically; without it the analysis is numeric only.
     """
     if not callable(cdf):
         raise TypeError(f"cdf must be a callable taking a tensor, got {type(cdf).__name__}")
@@ -77,6 +92,6 @@ def gated(
         summary=summary or f"User-defined gated activation x·F(x) ({name}).",
         gate=cdf,
         naive=forward,
-        metadata={"sympy_cdf": sympy_cdf} if sympy_cdf is not None else {},
+        symbolic=None if sympy_cdf is None else _symbolic_from_cdf(sympy_cdf),
     )
     return register(spec, overwrite=overwrite)

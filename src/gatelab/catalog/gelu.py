@@ -217,6 +217,7 @@ def _gelu_general_naive(x: Tensor, mu=0.0, sigma=1.0, learnable: bool = False) -
 register(
     Spec(
         name="gelu",
+        symbolic=lambda sp, x: x * sp.erfc(-x / sp.sqrt(2)) / 2,  # erfc: sympy mis-limits 1 + erf
         forward=gelu,
         derivative=gelu_derivative,
         aliases=("gelu_exact", "gelu_erf"),
@@ -232,6 +233,9 @@ register(
 register(
     Spec(
         name="gelu_tanh",
+        symbolic=lambda sp, x: (
+            x * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + sp.Rational("0.044715") * x**3))) / 2
+        ),
         forward=gelu_tanh,
         derivative=gelu_tanh_derivative,
         aliases=("gelu_new", "gelu_pytorch_tanh", "gelu_approx"),
@@ -249,6 +253,7 @@ register(
 register(
     Spec(
         name="gelu_sigmoid",
+        symbolic=lambda sp, x: x / (1 + sp.exp(-sp.Rational("1.702") * x)),
         forward=gelu_sigmoid,
         derivative=gelu_sigmoid_derivative,
         aliases=("quick_gelu",),
@@ -263,6 +268,9 @@ register(
 register(
     Spec(
         name="gelu_general",
+        symbolic=lambda sp, x, mu=0, sigma=1, learnable=False: (
+            x * sp.erfc(-(x - mu) / (sigma * sp.sqrt(2))) / 2
+        ),
         forward=gelu_general,
         derivative=gelu_general_derivative,
         params=(
@@ -284,6 +292,7 @@ register(
 register(
     Spec(
         name="silu",
+        symbolic=lambda sp, x, beta=1: x / (1 + sp.exp(-beta * x)),
         forward=silu,
         derivative=silu_derivative,
         params=(positive("beta", 1.0, "slope β of the logistic gate"),),

@@ -117,6 +117,11 @@ def _se_gem_naive(x: Tensor, N: int = 1, eps: float = 1e-4, alpha: float = 0.01)
     return torch.where(x < 0, alpha, 1.0) * _rational_naive(x, N, eps)
 
 
+def _se_gem_symbolic(sp, x, N=1, eps=1e-4, alpha=0.01):
+    g = x ** (2 * N + 1) / (eps + x ** (2 * N))
+    return sp.Piecewise((g, x >= 0), (alpha * g, True))
+
+
 # A bound keeps 2N + 1 a machine integer inside tensor arithmetic.
 _ORDER = positive_int("N", 1, "order: f is C^{2N}", maximum=1024)
 _EPS = positive("eps", 1e-4, "ε: scale of the gate; E-GEM → ReLU as ε → 0")
@@ -124,6 +129,9 @@ _EPS = positive("eps", 1e-4, "ε: scale of the gate; E-GEM → ReLU as ε → 0"
 register(
     Spec(
         name="gem",
+        symbolic=lambda sp, x, N=1: sp.Piecewise(
+            (x ** (2 * N + 1) / (1 + x ** (2 * N)), x > 0), (0, True)
+        ),
         forward=gem,
         derivative=gem_derivative,
         params=(_ORDER,),
@@ -138,6 +146,9 @@ register(
 register(
     Spec(
         name="e_gem",
+        symbolic=lambda sp, x, N=1, eps=1e-4: sp.Piecewise(
+            (x ** (2 * N + 1) / (eps + x ** (2 * N)), x > 0), (0, True)
+        ),
         forward=e_gem,
         derivative=e_gem_derivative,
         params=(_ORDER, _EPS),
@@ -156,6 +167,7 @@ register(
 register(
     Spec(
         name="se_gem",
+        symbolic=_se_gem_symbolic,
         forward=se_gem,
         derivative=se_gem_derivative,
         params=(_ORDER, _EPS, non_negative("alpha", 0.01, "slope factor for x < 0")),
