@@ -11,6 +11,7 @@ Importing gatelab loads torch and numpy only; analysis, training and reports liv
 
 from . import catalog, functional
 from .catalog.custom import gated
+from .gain import init_gain, normal_moment
 from .modules import Activation, create, get_fn
 from .registry import Param, Spec, lookup, names, parse, register, unregister
 from .swap import DEFAULT_REPLACE, swap_activations
@@ -27,8 +28,10 @@ __all__ = [
     "functional",
     "gated",
     "get_fn",
+    "init_gain",
     "lookup",
     "names",
+    "normal_moment",
     "parse",
     "register",
     "swap_activations",

@@ -61,9 +61,7 @@ def lp_distance(d: Fn, dd: Fn | None, junctions: Sequence) -> dict[str, Any]:
             out[str(p)] = mp.inf
             continue
         with mp.workdps(QUAD_DIGITS):
-            total = mp.quad(
-                lambda x, p=p: abs(d(x)) ** p, [-TAIL_START, *cuts, TAIL_START]
-            )
+            total = mp.quad(lambda x, p=p: abs(d(x)) ** p, [-TAIL_START, *cuts, TAIL_START])
             for side, q in exponents.items():
                 if mp.isfinite(q) and q > -50:  # power law: add the tail in closed form
                     edge = abs(d(side * TAIL_START)) ** p

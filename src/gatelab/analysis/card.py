@@ -117,7 +117,7 @@ def _extremum(e: Any) -> tuple[Any, Any]:
 
 def _limits(facts: Any, expr: Any, g: Any) -> tuple[Any, Any]:
     if facts is None:
-        return numeric_limit(g, -1), numeric_limit(g, 1)
+        return numeric_limit(g, -1, exact=False), numeric_limit(g, 1, exact=False)
     return _checked_limit(expr, g, -1), _checked_limit(expr, g, 1)
 
 
@@ -129,8 +129,8 @@ def _shape(facts: Any, fns: Functions) -> dict[str, Any]:
     d3 = sample(fns.d3, xs) if fns.d3 is not None else [mp.nan] * len(xs)
     lim_f = _limits(facts, facts and facts.expr, fns.f)
     # derivatives' limits numerically (30 digits at ±1e8, ±1e16): sympy takes seconds each
-    lim_d1 = numeric_limit(fns.d1, -1), numeric_limit(fns.d1, 1)
-    lim_d2 = numeric_limit(fns.d2, -1), numeric_limit(fns.d2, 1)
+    lim_d1 = numeric_limit(fns.d1, -1, fns.exact), numeric_limit(fns.d1, 1, fns.exact)
+    lim_d2 = numeric_limit(fns.d2, -1, fns.exact), numeric_limit(fns.d2, 1, fns.exact)
     stationary = roots(fns.d1, xs, d1)
     inflections = roots(fns.d2, xs, d2)
     third_roots = roots(fns.d3, xs, d3) if fns.d3 is not None else []
@@ -185,12 +185,20 @@ def _gate_is_cdf(entry: Spec, facts: Any, fns: Functions) -> bool | None:
         return None
     xs = [x for x in grid(fns.junctions) if x != 0]
     gate = [fns.f(x) / x for x in xs]
-    rising = all(b >= a - mp.mpf("1e-25") for a, b in zip(gate, gate[1:]))
+    tol = mp.mpf("1e-25") if fns.exact else mp.mpf("1e-12")  # float64 rounding noise
+    rising = all(b >= a - tol * max(1, abs(a)) for a, b in zip(gate, gate[1:]))
     if facts is not None and facts.gate_limits is not None:
         lo, hi = (_mp(v) for v in facts.gate_limits)
-    else:
-        lo, hi = gate[0], gate[-1]
-    return bool(rising and abs(lo) < 1e-12 and abs(hi - 1) < 1e-12)
+        return bool(rising and abs(lo) < 1e-12 and abs(hi - 1) < 1e-12)
+
+    def gate_at(x: Any) -> Any:
+        return fns.f(x) / x
+
+    # numerically: 1 − F(+x) and F(−x) must keep falling by 100× from x = 1e3 to 1e6 (the
+    # Cauchy CDF decays like 1/(π|x|); a gate with another limit does not fall at all)
+    lower = abs(gate_at(mp.mpf(-1e6))) <= 0.01 * abs(gate_at(mp.mpf(-1e3))) + 1e-15
+    upper = abs(1 - gate_at(mp.mpf(1e6))) <= 0.01 * abs(1 - gate_at(mp.mpf(1e3))) + 1e-15
+    return bool(rising and lower and upper)
 
 
 def _symbolic_fields(facts: Any) -> dict[str, Any]:

@@ -217,11 +217,13 @@ def sign_intervals(g: Fn, breakpoints: Sequence, negative: bool = True) -> list[
     return out
 
 
-def numeric_limit(g: Fn, direction: int) -> Any:
-    """lim g at direction·∞ estimated from g(±1e8) and g(±1e16)."""
-    near, far = _safe(g, direction * mp.mpf("1e8")), _safe(g, direction * mp.mpf("1e16"))
+def numeric_limit(g: Fn, direction: int, exact: bool = True) -> Any:
+    """lim g at direction·∞, estimated from g at 1e8 and 1e16 (30 digits) or at 1e3 and 1e6
+    (float64, where e.g. 1/2 + atan(x)/π has cancelled to 0 long before 1e16)."""
+    near_x, far_x = ("1e8", "1e16") if exact else ("1e3", "1e6")
+    near, far = _safe(g, direction * mp.mpf(near_x)), _safe(g, direction * mp.mpf(far_x))
     if mp.isnan(far):
         return mp.nan
-    if abs(far) > 1e12 and abs(far) > 100 * abs(near):
+    if abs(far) > 1e3 and abs(far) > 100 * abs(near):
         return INF if far > 0 else -INF
     return far

@@ -9,6 +9,7 @@ Heaviside (all catalog expressions are then compositions of functions analytic o
 
 from __future__ import annotations
 
+import types
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,10 +38,17 @@ class TailErfc(sp.Function):
     finite precision once erfc(z) < 10^-digits (GELU below x ≈ −11 at 30 digits)."""
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
-        return -2 / sp.sqrt(sp.pi) * sp.exp(-self.args[0] ** 2)
+        return -2 / sp.sqrt(sp.pi) * sp.exp(-(self.args[0] ** 2))
 
     def _latex(self, printer: Any) -> str:
         return rf"\operatorname{{erfc}}\left({printer._print(self.args[0])}\right)"
+
+
+# The namespace handed to Spec.symbolic builders: sympy, with erfc unevaluated (TailErfc).
+_NAMESPACE = types.SimpleNamespace(
+    **{name: getattr(sp, name) for name in dir(sp) if not name.startswith("_")}
+)
+_NAMESPACE.erfc = TailErfc
 
 
 def _stable(expr: sp.Expr) -> sp.Expr:
@@ -81,7 +89,7 @@ def expression(spec: Spec, params: dict[str, Any]) -> sp.Expr | None:
     """The sympy expression of f, or None when the entry has no symbolic form."""
     if spec.symbolic is None:
         return None
-    expr = spec.symbolic(sp, X, **{k: exact(v) for k, v in params.items()})
+    expr = spec.symbolic(_NAMESPACE, X, **{k: exact(v) for k, v in params.items()})
     return _stable(sp.piecewise_fold(expr.rewrite(sp.Piecewise)))
 
 
@@ -118,8 +126,9 @@ def _value(piece: sp.Expr, order: int, point: sp.Expr) -> sp.Expr:
 
 def smoothness_at(expr: sp.Expr, point: sp.Expr) -> int | str:
     """The largest k such that f is C^k at `point` (-1: discontinuous; "inf": analytic there)."""
-    left, right = branch_at(expr, point - sp.Rational(1, 10**9)), branch_at(
-        expr, point + sp.Rational(1, 10**9)
+    left, right = (
+        branch_at(expr, point - sp.Rational(1, 10**9)),
+        branch_at(expr, point + sp.Rational(1, 10**9)),
     )
     if sp.simplify(for_limits(left - right)) == 0:
         return "inf"
