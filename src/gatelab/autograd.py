@@ -94,11 +94,11 @@ def apply(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor:
     """
     if not isinstance(x, Tensor):
         raise TypeError(f"expected a torch.Tensor, got {type(x).__name__}")
-    compute_dtype(x)  # validates the dtype
     names = tuple(k for k, v in params.items() if isinstance(v, Tensor))
     if _exporting():
         traced = spec.native if spec.native is not None and not names else spec.forward
         if traced is not None:
+            compute_dtype(x)  # the same dtype check as the Function path
             return traced(x, **params)
     constants = {k: v for k, v in params.items() if k not in names}
     tensors = tuple(params[k] for k in names)

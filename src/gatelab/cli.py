@@ -417,7 +417,7 @@ def run_analyze(args: argparse.Namespace) -> int:
             raise
         raise usage from None
     if args.json:
-        dump_json(render.json_ready(cards))
+        dump_json(render.json_ready(cards))  # strict JSON at the boundary, whatever the cards hold
         return 0
     print("\n\n".join(render.summary_text(card) for card in cards))
     if written is not None:

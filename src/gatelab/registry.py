@@ -11,7 +11,7 @@ import ast
 import difflib
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 Validator = Callable[[Any], bool]
@@ -96,7 +96,6 @@ class Spec:
     module_class: type | None = None
     symbolic: Callable[..., Any] | None = None  # (sympy, x, **params) -> sympy expression
     upcast_float32: bool = True  # compute float32 inputs in float64 (see gatelab.autograd)
-    metadata: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def defaults(self) -> dict[str, Any]:

@@ -34,27 +34,9 @@ from .numeric import (
     supremum,
     zero_intervals,
 )
+from .render import json_ready
 
 EPS_TABLE = (1e-1, 1e-2, 1e-4, 1e-6)
-
-
-def _number(value: Any) -> Any:
-    """mpmath/sympy numbers → float, with ±inf as strings and NaN as None."""
-    if isinstance(value, (list, tuple)):
-        return [_number(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _number(v) for k, v in value.items()}
-    if isinstance(value, sp.Basic):
-        if value in (sp.oo, -sp.oo):
-            return "inf" if value == sp.oo else "-inf"
-        value = mp.mpf(sp.N(value, DIGITS))
-    if isinstance(value, (mp.mpf, float, int)) and not isinstance(value, bool):
-        if mp.isnan(value):
-            return None
-        if mp.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return float(value)
-    return value
 
 
 def _mp(value: Any) -> Any:
@@ -108,11 +90,11 @@ def _per_piece_diff(expr: Any) -> Any:
 
 
 def _interval_list(intervals: list) -> list:
-    return [[_number(a), _number(b)] for a, b in intervals]
+    return [[json_ready(a), json_ready(b)] for a, b in intervals]
 
 
 def _extremum(e: Any) -> tuple[Any, Any]:
-    return _number(e.value), _number(e.where)
+    return json_ready(e.value), json_ready(e.where)
 
 
 def _limits(facts: Any, expr: Any, g: Any) -> tuple[Any, Any]:
@@ -158,11 +140,11 @@ def _shape(facts: Any, fns: Functions) -> dict[str, Any]:
     window = [x for x in xs if -3 <= x <= 3] + [c for c in stationary if -3 <= c <= 3]
     window_values = [fns.f(x) for x in [*window, mp.mpf(-3), mp.mpf(3)]]
     return {
-        "limit_neg_inf": _number(lim_f[0]),
-        "limit_pos_inf": _number(lim_f[1]),
-        "zeros": _number(roots(fns.f, xs, f)),
+        "limit_neg_inf": json_ready(lim_f[0]),
+        "limit_pos_inf": json_ready(lim_f[1]),
+        "zeros": json_ready(roots(fns.f, xs, f)),
         "zero_intervals": _interval_list(zero_intervals(xs, f)),
-        "stationary_points": _number(stationary),
+        "stationary_points": json_ready(stationary),
         "min_value": min_value,
         "argmin": argmin,
         "bounded_below": mp.isfinite(minimum.value),
@@ -174,8 +156,8 @@ def _shape(facts: Any, fns: Functions) -> dict[str, Any]:
         "non_convex_intervals": _interval_list(concave),
         "lipschitz": lip,
         "lipschitz_argmax": lip_at,
-        "sup_second_derivative": _number(curvature.value),
-        "range_3s": [_number(min(window_values)), _number(max(window_values))],
+        "sup_second_derivative": json_ready(curvature.value),
+        "range_3s": [json_ready(min(window_values)), json_ready(max(window_values))],
     }
 
 
@@ -207,7 +189,7 @@ def _symbolic_fields(facts: Any) -> dict[str, Any]:
         return {k: None for k in keys} | {"asymptote_neg_inf": None, "asymptote_pos_inf": None}
 
     def line(a: Any) -> Any:
-        return None if a is None else {"slope": _number(a[0]), "intercept": _number(a[1])}
+        return None if a is None else {"slope": json_ready(a[0]), "intercept": json_ready(a[1])}
 
     return {
         "derivative_latex": symbolic.latex(facts.first),
@@ -222,11 +204,11 @@ def _normal(fns: Functions) -> dict[str, Any]:
     rows = moments(fns)
     unit = next(r for r in rows if r["s"] == 1.0)
     return {
-        "normal_mean": _number(unit["mean"]),
-        "normal_second_moment": _number(unit["second_moment"]),
-        "normal_derivative_second_moment": _number(unit["derivative_second_moment"]),
-        "init_gain": _number(init_gain_from(unit["second_moment"])),
-        "normal_moments_by_scale": [_number(r) for r in rows],
+        "normal_mean": json_ready(unit["mean"]),
+        "normal_second_moment": json_ready(unit["second_moment"]),
+        "normal_derivative_second_moment": json_ready(unit["derivative_second_moment"]),
+        "init_gain": json_ready(init_gain_from(unit["second_moment"])),
+        "normal_moments_by_scale": [json_ready(r) for r in rows],
     }
 
 
@@ -236,14 +218,14 @@ def _reference_errors(fns: Functions, reference: str) -> dict[str, Any]:
     errors = errors_against(
         fns.f, fns.d1, fns.d2, ref.f, ref.d1, ref.d2, [*fns.junctions, *ref.junctions]
     )
-    return {"reference": ref_entry.format(ref_params), **_number(errors)}
+    return {"reference": ref_entry.format(ref_params), **json_ready(errors)}
 
 
 def _eps_table(entry: Spec, params: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for eps in EPS_TABLE:
         facts, fns = build(entry, {**params, "eps": eps})
-        rows.append({"eps": eps, "N": params["N"], **_number(_distance_to_relu(facts, fns))})
+        rows.append({"eps": eps, "N": params["N"], **json_ready(_distance_to_relu(facts, fns))})
     return rows
 
 
@@ -261,13 +243,13 @@ def analyze(spec: str | Spec, reference: str | None = None) -> dict[str, Any]:
             "citation": entry.citation,
             "symbolic": facts is not None,
             "precision": f"mpmath, {DIGITS} digits" if fns.exact else "float64 (numeric only)",
-            "junctions": _number(fns.junctions),
+            "junctions": json_ready(fns.junctions),
             **_symbolic_fields(facts),
             **_shape(facts, fns),
             "gated": entry.gate is not None,
             "gate_is_cdf": _gate_is_cdf(entry, facts, fns),
             **_normal(fns),
-            "lp_distance_to_relu": _number(_distance_to_relu(facts, fns)),
+            "lp_distance_to_relu": json_ready(_distance_to_relu(facts, fns)),
             "reference": None,
             "max_abs_error": None,
             "max_rel_error": None,

@@ -525,6 +525,14 @@ def write_report(cards: Sequence[Mapping[str, Any]], out_dir: Path) -> list[Path
 # --- plain text (the `gatelab analyze` summary) ------------------------------------------------
 
 
+def _verdict(card: Mapping[str, Any], key: str, failures: str, failing: str) -> str:
+    """ "yes", or "no: <failing> on <intervals>" for a property that fails on intervals."""
+    value = card.get(key)
+    if value is None or value:
+        return yes_no(value)
+    return f"no: {failing} on " + items(card.get(failures), interval, SHOWN_ITEMS)
+
+
 def summary_text(card: Mapping[str, Any]) -> str:
     """A few lines on one card, for the terminal."""
     spec = _spec(card)
@@ -540,26 +548,8 @@ def summary_text(card: Mapping[str, Any]) -> str:
         ("minimum", extremum(card.get("min_value"), card.get("argmin"))),
         ("maximum", extremum(card.get("max_value"), None)),
     ]
-    mono = card.get("monotonic")
-    lines.append(
-        (
-            "monotonic",
-            yes_no(mono)
-            if mono is None or mono
-            else "no: decreasing on "
-            + items(card.get("decreasing_intervals"), interval, SHOWN_ITEMS),
-        )
-    )
-    conv = card.get("convex")
-    lines.append(
-        (
-            "convex",
-            yes_no(conv)
-            if conv is None or conv
-            else "no: not convex on "
-            + items(card.get("non_convex_intervals"), interval, SHOWN_ITEMS),
-        )
-    )
+    lines.append(("monotonic", _verdict(card, "monotonic", "decreasing_intervals", "decreasing")))
+    lines.append(("convex", _verdict(card, "convex", "non_convex_intervals", "not convex")))
     lines.append(
         (
             "Lipschitz",
