@@ -465,8 +465,21 @@ def add_analyze(subparsers: Any) -> None:
 
 # --- entry point ------------------------------------------------------------------------------
 
+
 #: Registrars of the subcommands, in `gatelab --help` order; append new ones here.
-COMMANDS: list[Registrar] = [add_list, add_show, add_analyze]
+def add_run(subparsers: Any) -> None:
+    from .cli_train import add_run as add  # cli_train imports this module: import it late
+
+    add(subparsers)
+
+
+def add_tasks(subparsers: Any) -> None:
+    from .cli_train import add_tasks as add
+
+    add(subparsers)
+
+
+COMMANDS: list[Registrar] = [add_list, add_show, add_analyze, add_tasks, add_run]
 
 
 def build_parser(commands: Sequence[Registrar] | None = None) -> argparse.ArgumentParser:

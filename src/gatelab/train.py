@@ -1,0 +1,436 @@
+"""One run of one task → one result record.
+
+    from gatelab.tasks import RunConfig
+    from gatelab.train import run
+    record = run(RunConfig("mnist-mlp", activation="gelu", seed=0, scale="smoke"), out="runs/a")
+
+The loop is the textbook one — shuffle, augment, forward, loss, backward, step — written for
+small data: a dataset that fits (:data:`DEVICE_DATA_LIMIT`) is held on the device as tensors
+and shuffled and augmented there, so there is no DataLoader and no per-batch host transfer;
+larger ones (STL-10) stream through a DataLoader. Guarantees:
+
+- **Deterministic**: the same config gives identical metrics on CPU; shuffling and augmentation
+  draw from a generator seeded by the run's seed, dropout from torch's global RNG, and both
+  states are checkpointed.
+- **Robust**: a non-finite training or evaluation loss ends the run with status ``diverged`` and
+  the epoch; any other exception gives status ``failed`` with the error — :func:`run` never
+  raises for a problem inside the run (bad configs raise ValueError before it starts).
+- **Resumable**: after every epoch ``checkpoint.pt`` is written atomically to ``out``;
+  ``resume=True`` continues a killed run to the same result. Checkpoints load with
+  ``weights_only=True``; the record goes to ``out/result.json`` (atomic).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from . import __version__
+from ._io import atomic_torch_save, atomic_write_json
+from .registry import resolve
+from .tasks import Experiment, RunConfig, get_task, resolve_options
+from .tasks.base import check_scale
+from .tasks.datasets import dataset_choice
+
+#: Datasets up to this size (bytes, after preprocessing) live on the device as tensors.
+DEVICE_DATA_LIMIT = 1 << 30
+CHECKPOINT = "checkpoint.pt"
+RESULT = "result.json"
+STATUSES = ("ok", "diverged", "failed")
+
+Log = Callable[[str], None]
+
+
+def complete(config: RunConfig) -> RunConfig:
+    """`config` with the task's defaults filled in (lr, epochs, dataset, options) and validated;
+    a bad task, scale, activation, dataset or option raises ValueError naming it."""
+    task = get_task(config.task)
+    check_scale(config.scale)
+    resolve(config.activation)  # raises ValueError with the closest names
+    if config.device not in ("auto", "cpu", "cuda") and not config.device.startswith("cuda:"):
+        raise ValueError(f"unknown device {config.device!r}; use auto, cpu or cuda")
+    if config.precision not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"unknown precision {config.precision!r}; use auto, fp32 or bf16")
+    epochs = task.epochs[config.scale] if config.epochs is None else int(config.epochs)
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    lr = task.lr if config.lr is None else float(config.lr)
+    if not lr > 0 or not math.isfinite(lr):
+        raise ValueError(f"the learning rate must be a positive number, got {config.lr}")
+    return replace(
+        config,
+        lr=lr,
+        epochs=epochs,
+        dataset=dataset_choice(config, task.datasets),
+        options=resolve_options(task, config.options),
+    )
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for but torch sees no CUDA device")
+    return device
+
+
+def run(
+    config: RunConfig,
+    out: str | Path | None = None,
+    *,
+    resume: bool = False,
+    log: Log | None = None,
+    progress: bool | None = None,
+) -> dict[str, Any]:
+    """Run `config` and return its result record (also written to ``out/result.json``).
+
+    `log` receives one line per epoch (default: stderr; pass ``lambda line: None`` for
+    silence); `progress` shows a tqdm bar per epoch (default: when stdout is a terminal)."""
+    config = complete(config)
+    device = pick_device(config.device)
+    out = Path(out) if out is not None else None
+    log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+    progress = sys.stdout.isatty() if progress is None else progress
+    if resume and out is not None and (out / RESULT).exists():
+        record = _finished_record(out / RESULT, config)
+        if record is not None:
+            log(f"{config.task}: already finished in {out / RESULT}")
+            return record
+    trainer = Trainer(config, device, out, log, progress)
+    try:
+        trainer.setup(resume)
+        trainer.fit()
+        record = trainer.record()
+    except Exception as error:  # a failed run is a record, never a crash of the sweep
+        record = trainer.record(error=error)
+    if out is not None:
+        atomic_write_json(out / RESULT, record)
+    return record
+
+
+def _finished_record(path: Path, config: RunConfig) -> dict[str, Any] | None:
+    import json
+
+    record = json.loads(path.read_text(encoding="utf-8"))
+    if record.get("config") == _jsonable(config.identity()) and record["status"] != "failed":
+        return record
+    return None
+
+
+class Trainer:
+    """The state of one run between epochs (everything a checkpoint holds)."""
+
+    def __init__(
+        self, config: RunConfig, device: torch.device, out: Path | None, log: Log, progress: bool
+    ) -> None:
+        self.config, self.device, self.out, self.log, self.progress = (
+            config, device, out, log, progress,
+        )  # fmt: skip
+        self.history: list[dict[str, Any]] = []
+        self.epoch = 0  # epochs completed
+        self.status = "ok"
+        self.diverged_epoch: int | None = None
+        self.curves: dict[str, Any] = {}
+        self.final: dict[str, float] = {}
+        self.train_seconds = 0.0
+        self.train_samples = 0
+        self.elapsed_before = 0.0  # wall time of earlier segments of a resumed run
+        self.started = time.perf_counter()
+        self.experiment: Experiment | None = None
+
+    # --- setup ---------------------------------------------------------------------------------
+
+    def setup(self, resume: bool) -> None:
+        config = self.config
+        torch.manual_seed(config.seed)
+        task = get_task(config.task)
+        experiment = task.build(config, self.device)
+        self.experiment = experiment
+        data = experiment.data
+        self.on_device = data.nbytes() <= DEVICE_DATA_LIMIT or self.device.type == "cpu"
+        self.data = data.to(self.device) if self.on_device else data
+        self.model = experiment.model.to(self.device)
+        self.forward = torch.compile(self.model) if config.compile else self.model
+        self.optimizer = experiment.make_optimizer(self.model.parameters(), config.lr)
+        generator_device = self.device if self.on_device else torch.device("cpu")
+        self.generator = torch.Generator(device=generator_device).manual_seed(config.seed)
+        n = len(self.data.train[0])
+        self.steps_per_epoch = len(_batch_bounds(n, experiment.batch_size))
+        self.total_steps = self.steps_per_epoch * config.epochs
+        if resume and self.out is not None and (self.out / CHECKPOINT).exists():
+            self._load_checkpoint(self.out / CHECKPOINT)
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        precision = self.config.precision
+        if precision == "bf16" or (precision == "auto" and self.device.type == "cuda"):
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    def fit(self) -> None:
+        while self.epoch < self.config.epochs and self.status == "ok":
+            epoch = self.epoch + 1
+            started = time.perf_counter()
+            train_loss = self._train_epoch(epoch)
+            seconds = time.perf_counter() - started
+            self.train_seconds += seconds
+            row = {"epoch": epoch, "train_loss": train_loss}
+            row.update(self._evaluate_splits())
+            row["seconds"] = seconds
+            self.history.append(row)
+            self.epoch = epoch
+            if not all(math.isfinite(v) for v in row.values()):
+                self.status, self.diverged_epoch = "diverged", epoch
+            if self.out is not None:
+                self._save_checkpoint(self.out / CHECKPOINT)
+            self.log(_epoch_line(self.config, row))
+        if self.status == "ok" and self.experiment.final_eval is not None:
+            extra = self.experiment.final_eval(self.model, self.data, self._evaluate)
+            self.curves = extra.get("curves", {})
+
+    def _train_epoch(self, epoch: int) -> float:
+        experiment, model = self.experiment, self.model
+        model.train()
+        total = torch.zeros((), dtype=torch.float64, device=self.device)
+        count = 0
+        batches = self._batches(epoch)
+        if self.progress:
+            batches = _progress_bar(batches, self.steps_per_epoch, f"epoch {epoch}")
+        for step, (x, y) in enumerate(batches):
+            experiment.schedule(
+                self.optimizer, (epoch - 1) * self.steps_per_epoch + step, self.total_steps,
+                self.config.lr,
+            )  # fmt: skip
+            with self._autocast():
+                loss = self._loss(self.forward(x), y)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            total += loss.detach().double() * len(x)
+            count += len(x)
+        self.train_samples += count
+        return total.item() / count  # one device sync per epoch; NaN/inf surface here
+
+    def _batches(self, epoch: int) -> Iterator[tuple[Tensor, Tensor]]:
+        x, y = self.data.train
+        augment = self.experiment.augment
+        if self.on_device:
+            order = torch.randperm(len(x), generator=self.generator, device=x.device)
+            batches = ((x[order[a:b]], y[order[a:b]]) for a, b in _batch_bounds(len(x),
+                       self.experiment.batch_size))  # fmt: skip
+        else:
+            batches = _loader_batches(x, y, self.experiment.batch_size, self.generator)
+        for xb, yb in batches:
+            if augment is not None:
+                xb = augment(xb, self.generator)
+            yield xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
+
+    def _loss(self, output: Tensor, target: Tensor) -> Tensor:
+        if self.experiment.objective == "classify":
+            return F.cross_entropy(output.float(), target)
+        return F.mse_loss(output.float(), target)
+
+    @torch.no_grad()
+    def _evaluate(self, model: nn.Module, pair: tuple[Tensor, Tensor]) -> dict[str, float]:
+        """Mean loss (cross-entropy or MSE) and accuracy of `model` on the split `pair`."""
+        model.eval()
+        x, y = pair
+        loss = torch.zeros((), dtype=torch.float64, device=self.device)
+        correct = torch.zeros((), dtype=torch.int64, device=self.device)
+        step = self.experiment.eval_batch_size
+        for a in range(0, len(x), step):
+            xb, yb = x[a : a + step].to(self.device), y[a : a + step].to(self.device)
+            with self._autocast():
+                output = model(xb).float()
+            if self.experiment.objective == "classify":
+                loss += F.cross_entropy(output, yb, reduction="sum").double()
+                correct += (output.argmax(1) == yb).sum()
+            else:
+                loss += F.mse_loss(output, yb, reduction="sum").double() / yb[0].numel()
+        if self.experiment.objective == "classify":
+            return {"loss": loss.item() / len(x), "accuracy": correct.item() / len(x)}
+        return {"mse": loss.item() / len(x)}
+
+    def _evaluate_splits(self) -> dict[str, float]:
+        row = {}
+        for split in ("val", "test"):
+            for name, value in self._evaluate(self.forward, getattr(self.data, split)).items():
+                row[f"{split}_{name}"] = value
+        return row
+
+    # --- checkpoints ---------------------------------------------------------------------------
+
+    def _state(self) -> dict[str, Any]:
+        state = {
+            "identity": _jsonable(self.config.identity()),
+            "epoch": self.epoch,
+            "status": self.status,
+            "diverged_epoch": self.diverged_epoch,
+            "history": self.history,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+            "cpu_rng": torch.get_rng_state(),
+            "train_seconds": self.train_seconds,
+            "train_samples": self.train_samples,
+            "elapsed": self.elapsed_before + time.perf_counter() - self.started,
+        }
+        if torch.cuda.is_available():
+            state["cuda_rng"] = torch.cuda.get_rng_state_all()
+        return state
+
+    def _save_checkpoint(self, path: Path) -> None:
+        atomic_torch_save(path, self._state())
+
+    def _load_checkpoint(self, path: Path) -> None:
+        state = torch.load(path, map_location=self.device, weights_only=True)
+        if state["identity"] != _jsonable(self.config.identity()):
+            raise ValueError(
+                f"{path} belongs to another run ({state['identity']}); use another --out or "
+                "start afresh without --resume"
+            )
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"].cpu())
+        torch.set_rng_state(state["cpu_rng"].cpu())
+        if "cuda_rng" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
+        self.epoch, self.history = state["epoch"], state["history"]
+        self.status, self.diverged_epoch = state["status"], state["diverged_epoch"]
+        self.train_seconds, self.train_samples = state["train_seconds"], state["train_samples"]
+        self.elapsed_before = state["elapsed"]
+        self.log(f"{self.config.task}: resumed from {path} after epoch {self.epoch}")
+
+    # --- the record ----------------------------------------------------------------------------
+
+    def record(self, error: BaseException | None = None) -> dict[str, Any]:
+        config = self.config
+        status = "failed" if error is not None else self.status
+        last = self.history[-1] if self.history else {}
+        metrics = {
+            k: _finite_or_none(v) for k, v in last.items() if k.startswith(("val_", "test_"))
+        }
+        if status == "diverged":
+            metrics = {k: None for k in metrics}
+        record = {
+            "task": config.task,
+            "activation": config.activation,
+            "seed": config.seed,
+            "lr": config.lr,
+            "epochs": config.epochs,
+            "scale": config.scale,
+            "dataset": config.dataset,
+            "options": _jsonable(dict(config.options)),
+            "status": status,
+            "diverged_epoch": self.diverged_epoch,
+            "error": None if error is None else f"{type(error).__name__}: {error}",
+            "traceback": None if error is None else traceback.format_exc(),
+            "metrics": metrics,
+            "history": [{k: _finite_or_none(v) for k, v in row.items()} for row in self.history],
+            "curves": self.curves,
+            "wall_seconds": self.elapsed_before + time.perf_counter() - self.started,
+            "train_seconds": self.train_seconds,
+            "samples_per_second": self.train_samples / self.train_seconds
+            if self.train_seconds
+            else None,
+            "num_params": sum(p.numel() for p in self.model.parameters())
+            if self.experiment
+            else None,
+            "data_source": self.experiment.data.source if self.experiment else None,
+            "device": _device_name(self.device),
+            "precision": "bf16" if isinstance(self._autocast(), torch.autocast) else "fp32",
+            "compiled": config.compile,
+            "versions": versions(),
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "config": _jsonable(config.identity()),
+        }
+        return record
+
+
+def _batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
+    """Batch boundaries; a last batch of one example is dropped (BatchNorm cannot train on it)."""
+    bounds = [(a, min(a + batch_size, n)) for a in range(0, n, batch_size)]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] < 2:
+        bounds.pop()
+    return bounds
+
+
+def _loader_batches(x: Tensor, y: Tensor, batch_size: int, generator: torch.Generator):
+    """Host-resident data too large for the device: a DataLoader over the tensors."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True,
+                        generator=generator, pin_memory=torch.cuda.is_available())  # fmt: skip
+    for xb, yb in loader:
+        if len(xb) >= 2:
+            yield xb, yb
+
+
+def _progress_bar(batches: Iterator, total: int, description: str) -> Iterator:
+    """A tqdm bar on stderr over one epoch's batches (plain iteration without tqdm)."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return batches
+    return tqdm(batches, total=total, desc=description, leave=False, file=sys.stderr)
+
+
+def _epoch_line(config: RunConfig, row: dict[str, Any]) -> str:
+    shown = "  ".join(f"{k} {v:.4g}" for k, v in row.items() if k not in ("epoch", "seconds"))
+    return (
+        f"{config.task} {config.activation} seed {config.seed} | epoch {row['epoch']}/"
+        f"{config.epochs}  {shown}  ({row['seconds']:.1f} s)"
+    )
+
+
+def _finite_or_none(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda: {torch.cuda.get_device_name(device)}"
+    return f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+
+
+def versions() -> dict[str, str]:
+    """The library versions a record was produced with."""
+    found = {
+        "gatelab": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+    }
+    try:
+        import torchvision
+
+        found["torchvision"] = torchvision.__version__
+    except ImportError:
+        pass
+    return found
