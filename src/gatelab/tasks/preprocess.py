@@ -51,10 +51,21 @@ def zca_matrix(train: Tensor, epsilon: float = 1e-2) -> tuple[Tensor, Tensor]:
     flat = train.reshape(len(train), -1).double()
     mean = flat.mean(0, keepdim=True)
     centered = flat - mean
-    cov = centered.T @ centered / len(flat)
-    eigenvalues, vectors = torch.linalg.eigh(cov)
-    inv_sqrt = (eigenvalues.clamp_min(0) + epsilon).rsqrt()
-    return mean.float(), ((vectors * inv_sqrt) @ vectors.T).float()
+    n, d = centered.shape
+    if n >= d:
+        eigenvalues, vectors = torch.linalg.eigh(centered.T @ centered / n)
+        inv_sqrt = (eigenvalues.clamp_min(0) + epsilon).rsqrt()
+        return mean.float(), ((vectors * inv_sqrt) @ vectors.T).float()
+    # Fewer images than pixels (a smoke subsample): the covariance has rank < n, and its
+    # eigenvectors come from the n×n Gram matrix, G = C Cᵀ/n = V Λ Vᵀ, U = Cᵀ V Λ^{-1/2}/√n;
+    # off their span W acts as ε^{-1/2}. Exact, and 3072² → n² in the eigensolver.
+    eigenvalues, v = torch.linalg.eigh(centered @ centered.T / n)
+    keep = eigenvalues > eigenvalues.max() * 1e-12
+    eigenvalues, v = eigenvalues[keep], v[:, keep]
+    u = centered.T @ v / (n * eigenvalues).sqrt()
+    scale = (eigenvalues + epsilon).rsqrt() - epsilon**-0.5
+    matrix = (u * scale) @ u.T + torch.eye(d, dtype=u.dtype) * epsilon**-0.5
+    return mean.float(), matrix.float()
 
 
 def apply_zca(x: Tensor, mean: Tensor, matrix: Tensor, batch: int = 4096) -> Tensor:

@@ -1,0 +1,127 @@
+"""Fully connected classifiers of Hendrycks & Gimpel, "Gaussian Error Linear Units (GELUs)",
+arXiv:1606.08415: the MNIST classifier (§3.1), the Twitter POS window tagger (§3.3) and the
+TIMIT frame classifier (§3.4).
+
+All three share one shape — `depth` hidden Linear → activation → Dropout layers and a linear
+output — and one initialisation, "unit-norm weight rows, zero biases": the official code
+(github.com/hendrycks/GELUs, mnist_fcn.py, twitter_pos.py, timit_fcn.py) draws every weight
+matrix, the output layer's included, from N(0, 1) and applies ``tf.nn.l2_normalize(W, 0)`` to
+its [in, out] layout, i.e. each output unit's weight vector — a row of PyTorch's [out, in]
+weight — has unit L2 norm.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ..modules import create
+
+
+def unit_norm_rows_(layer: nn.Linear) -> None:
+    """Re-initialise `layer` in place: weight rows ~ N(0, I) scaled to unit L2 norm, bias 0
+    (Hendrycks & Gimpel §3.1; ``tf.nn.l2_normalize(tf.random_normal([in, out]), 0)``)."""
+    with torch.no_grad():
+        layer.weight.normal_()
+        layer.weight.div_(layer.weight.norm(dim=1, keepdim=True))
+        if layer.bias is not None:
+            layer.bias.zero_()
+
+
+def check_dropout(p: float) -> None:
+    """Raise a ValueError naming the fix unless 0 ≤ p < 1 (p is the drop probability)."""
+    if not 0.0 <= p < 1.0:
+        raise ValueError(
+            f"dropout is the probability of dropping a unit and must lie in [0, 1), got {p!r} "
+            "(a paper's keep probability k is dropout = 1 - k)"
+        )
+
+
+def check_positive(**sizes: int) -> None:
+    """Raise a ValueError for the first size that is not a positive integer."""
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+class MLP(nn.Module):
+    """`depth` × [Linear(hidden) → activation → Dropout(dropout)] → Linear(out_features).
+
+    Hendrycks & Gimpel §3.1: 8 hidden layers of 128 units with a linear output; dropout is
+    applied after every hidden layer's activation (the paper's keep probability 0.5 is
+    ``dropout=0.5``; keep 1.0 is ``dropout=0.0``, which adds no Dropout modules). Inputs with
+    more than two dimensions (images) are flattened from dimension 1. Every activation is a
+    fresh ``gatelab.create(activation)``, so learnable activations get per-layer parameters.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        hidden: int = 128,
+        depth: int = 8,
+        activation: str = "gelu",
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        check_positive(in_features=in_features, out_features=out_features, hidden=hidden)
+        check_positive(depth=depth)
+        check_dropout(dropout)
+        layers: list[nn.Module] = []
+        width = in_features
+        for _ in range(depth):
+            layers += [nn.Linear(width, hidden), create(activation)]
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = hidden
+        layers.append(nn.Linear(width, out_features))
+        self.layers = nn.Sequential(*layers)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Unit-norm weight rows and zero biases for every Linear layer (§3.1)."""
+        for module in self.layers:
+            if isinstance(module, nn.Linear):
+                unit_norm_rows_(module)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.layers(x.flatten(1))
+
+
+def window_tagger(
+    activation: str = "gelu",
+    *,
+    embedding_dim: int = 50,
+    window: int = 3,
+    hidden: int = 256,
+    depth: int = 2,
+    num_tags: int = 25,
+    dropout: float = 0.2,
+) -> MLP:
+    """The Twitter part-of-speech tagger of Hendrycks & Gimpel §3.3: the concatenated 50-d
+    embeddings of a 3-word window (150 inputs) → 2 × 256 → 25 tags, dropout keep 0.8 after both
+    hidden layers (twitter_pos.py: ``window_size = 1``, ``hidden_size = 256``, ``p = 0.8``)."""
+    check_positive(embedding_dim=embedding_dim, window=window)
+    return MLP(embedding_dim * window, num_tags, hidden, depth, activation, dropout)
+
+
+def frame_classifier(
+    activation: str = "gelu",
+    *,
+    frames: int = 11,
+    features: int = 26,
+    hidden: int = 2048,
+    depth: int = 5,
+    num_phones: int = 39,
+    dropout: float = 0.5,
+) -> MLP:
+    """The TIMIT frame classifier of Hendrycks & Gimpel §3.4: 11 frames × 26 features (286
+    inputs) → 5 × 2048 → 39 phones, dropout keep 0.5 after every hidden layer (timit_fcn.py:
+    ``n_context_frames = 11``, ``n_coeffs = 26``, ``n_hidden = 2048``, ``p = 0.5``).
+
+    The paper's 39-way output is used; the released script multiplies the last hidden layer by
+    its 2048 × 2048 ``W['6']`` (a 2048-way softmax over labels 0–38) and leaves the 2048 × 39
+    ``W['7']`` unused — a slip in the script, not the protocol.
+    """
+    check_positive(frames=frames, features=features)
+    return MLP(frames * features, num_phones, hidden, depth, activation, dropout)

@@ -1,0 +1,99 @@
+"""The fully connected classifiers of Hendrycks & Gimpel §3.1, §3.3, §3.4: layer sizes and
+order, parameter counts derived by hand, the unit-norm-row initialisation, bad sizes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import gatelab
+from gatelab.models import MLP, frame_classifier, window_tagger
+
+
+def call_order(model: nn.Module, x: torch.Tensor) -> list[str]:
+    """Class names of the leaf modules in the order the forward pass calls them."""
+    names: list[str] = []
+    hooks = [
+        module.register_forward_hook(lambda m, i, o: names.append(type(m).__name__))
+        for module in model.modules()
+        if not list(module.children())
+    ]
+    model(x)
+    for hook in hooks:
+        hook.remove()
+    return names
+
+
+def linear_shapes(model: nn.Module) -> list[tuple[int, int]]:
+    return [(m.in_features, m.out_features) for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+def dropout_rates(model: nn.Module) -> list[float]:
+    return [m.p for m in model.modules() if isinstance(m, nn.Dropout)]
+
+
+def test_mnist_classifier_defaults_are_eight_hidden_layers_of_128():
+    model = MLP(784, 10)
+    assert linear_shapes(model) == [(784, 128)] + [(128, 128)] * 7 + [(128, 10)]
+    expected = 784 * 128 + 128 + 7 * (128 * 128 + 128) + 128 * 10 + 10
+    assert sum(p.numel() for p in model.parameters()) == expected == 217_354
+    assert dropout_rates(model) == []  # keep probability 1.0
+
+
+def test_dropout_follows_every_hidden_activation_and_not_the_output():
+    model = MLP(6, 3, hidden=5, depth=3, dropout=0.5)
+    order = call_order(model, torch.randn(2, 6))
+    assert order == ["Linear", "Activation", "Dropout"] * 3 + ["Linear"]
+    assert dropout_rates(model) == [0.5] * 3
+
+
+def test_every_weight_row_has_unit_norm_and_every_bias_is_zero():
+    torch.manual_seed(0)
+    model = MLP(300, 10, hidden=200, depth=2)
+    for layer in (m for m in model.modules() if isinstance(m, nn.Linear)):
+        torch.testing.assert_close(layer.weight.norm(dim=1), torch.ones(layer.out_features))
+        assert torch.count_nonzero(layer.bias) == 0
+    # Rows are N(0, I) directions: entries scaled by sqrt(fan_in) are ~ N(0, 1).
+    scaled = model.layers[0].weight * 300**0.5
+    assert abs(scaled.mean().item()) < 0.02
+    assert abs(scaled.std().item() - 1) < 0.02
+
+
+def test_reset_parameters_redraws_unit_norm_rows():
+    model = MLP(8, 4, hidden=6, depth=2)
+    before = model.layers[0].weight.detach().clone()
+    with torch.no_grad():
+        model.layers[0].bias.fill_(3.0)
+    model.reset_parameters()
+    assert not torch.equal(before, model.layers[0].weight)
+    torch.testing.assert_close(model.layers[0].weight.norm(dim=1), torch.ones(6))
+    assert torch.count_nonzero(model.layers[0].bias) == 0
+
+
+def test_window_tagger_is_150_to_two_256_to_25_with_keep_0_8():
+    model = window_tagger()
+    assert linear_shapes(model) == [(150, 256), (256, 256), (256, 25)]
+    assert dropout_rates(model) == [pytest.approx(0.2)] * 2
+    assert sum(p.numel() for p in model.parameters()) == 150 * 256 + 256 + 256 * 257 + 256 * 25 + 25
+
+
+def test_frame_classifier_is_286_to_five_2048_to_39_with_keep_0_5():
+    model = frame_classifier("relu")
+    assert linear_shapes(model) == [(286, 2048)] + [(2048, 2048)] * 4 + [(2048, 39)]
+    assert dropout_rates(model) == [0.5] * 5
+    assert sum(isinstance(m, gatelab.Activation) for m in model.modules()) == 5
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"dropout": 1.0}, "keep probability"),
+        ({"dropout": -0.1}, r"\[0, 1\)"),
+        ({"depth": 0}, "depth must be a positive integer"),
+        ({"hidden": 2.5}, "hidden must be a positive integer"),
+    ],
+)
+def test_bad_sizes_are_rejected_with_the_fix(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        MLP(4, 2, **kwargs)
