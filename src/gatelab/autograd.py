@@ -100,6 +100,18 @@ def apply(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor:
         if traced is not None:
             compute_dtype(x)  # the same dtype check as the Function path
             return traced(x, **params)
+    if x.is_cuda and not names and not torch.compiler.is_compiling():
+        fused = _triton_apply(spec, x, params)
+        if fused is not None:
+            return fused
     constants = {k: v for k, v in params.items() if k not in names}
     tensors = tuple(params[k] for k in names)
     return ActivationFunction.apply(x, spec, constants, names, *tensors)
+
+
+def _triton_apply(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor | None:
+    """The Triton kernels of :mod:`gatelab.kernels` for CUDA tensors (None: not covered,
+    or Triton missing). torch.compile traces the torch path instead, which it fuses itself."""
+    from .kernels.dispatch import triton_apply
+
+    return triton_apply(spec, x, params)
