@@ -9,9 +9,12 @@ small data: a dataset that fits (:data:`DEVICE_DATA_LIMIT`) is held on the devic
 and shuffled and augmented there, so there is no DataLoader and no per-batch host transfer;
 larger ones (STL-10) stream through a DataLoader. Guarantees:
 
-- **Deterministic**: the same config gives identical metrics on CPU; shuffling and augmentation
-  draw from a generator seeded by the run's seed, dropout from torch's global RNG, and both
-  states are checkpointed.
+- **Deterministic**: the same config gives identical metrics on CPU. Every epoch reseeds the
+  shuffling/augmentation generator and torch's global RNG (dropout) from (seed, rank, epoch), so
+  a resumed run draws exactly what an uninterrupted one would, with no RNG state to save.
+- **Distributed**: under torchrun (``WORLD_SIZE`` > 1) the model is wrapped in DDP (nccl on
+  GPU, gloo on CPU), each rank draws its own batches, losses are averaged over ranks, and rank 0
+  alone writes checkpoints and the record.
 - **Robust**: a non-finite training or evaluation loss ends the run with status ``diverged`` and
   the epoch; any other exception gives status ``failed`` with the error — :func:`run` never
   raises for a problem inside the run (bad configs raise ValueError before it starts).
@@ -118,9 +121,29 @@ def run(
         record = trainer.record()
     except Exception as error:  # a failed run is a record, never a crash of the sweep
         record = trainer.record(error=error)
-    if out is not None:
+    if out is not None and trainer.rank == 0:
         atomic_write_json(out / RESULT, record)
+    if trainer.world > 1:
+        _finish_distributed(trainer, out)
     return record
+
+
+def _finish_distributed(trainer: Trainer, out: Path | None) -> None:
+    """Each rank leaves its view of the run (losses, a weight checksum) in out/ranks/, so
+    agreement between ranks can be checked, then the process group is closed."""
+    import torch.distributed as dist
+
+    if out is not None and trainer.experiment is not None:
+        checksum = sum(p.detach().double().sum().item() for p in trainer.model.parameters())
+        view = {
+            "rank": trainer.rank,
+            "world_size": trainer.world,
+            "train_loss": [row["train_loss"] for row in trainer.history],
+            "weight_checksum": checksum,
+        }
+        atomic_write_json(out / "ranks" / f"rank{trainer.rank}.json", view)
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def _finished_record(path: Path, config: RunConfig) -> dict[str, Any] | None:
@@ -139,8 +162,12 @@ class Trainer:
         self, config: RunConfig, device: torch.device, out: Path | None, log: Log, progress: bool
     ) -> None:
         self.config, self.device, self.out, self.log, self.progress = (
-            config, device, out, log, progress,
-        )  # fmt: skip
+            config,
+            device,
+            out,
+            log,
+            progress,
+        )
         self.history: list[dict[str, Any]] = []
         self.epoch = 0  # epochs completed
         self.status = "ok"
@@ -152,25 +179,42 @@ class Trainer:
         self.elapsed_before = 0.0  # wall time of earlier segments of a resumed run
         self.started = time.perf_counter()
         self.experiment: Experiment | None = None
+        self.rank, self.world = _distributed_rank()
 
     # --- setup ---------------------------------------------------------------------------------
 
-    def setup(self, resume: bool) -> None:
+    def setup(self, resume: bool, train_limit: int | None = None) -> None:
+        """Build the experiment, move it to the device and, with `resume`, load the checkpoint.
+        `train_limit` keeps only that many training examples (speed measurements)."""
         config = self.config
-        torch.manual_seed(config.seed)
+        if self.world > 1:
+            self.device = _init_distributed(self.device)
+        torch.manual_seed(config.seed)  # the same initial weights on every rank
         task = get_task(config.task)
         experiment = task.build(config, self.device)
         self.experiment = experiment
         data = experiment.data
+        if train_limit is not None:
+            data.train = tuple(t[:train_limit] for t in data.train)
         self.on_device = data.nbytes() <= DEVICE_DATA_LIMIT or self.device.type == "cpu"
         self.data = data.to(self.device) if self.on_device else data
         self.model = experiment.model.to(self.device)
-        self.forward = torch.compile(self.model) if config.compile else self.model
+        self.forward = self.model
+        if self.world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.forward = DistributedDataParallel(self.model, device_ids=ids)
+        if config.compile:
+            self.forward = torch.compile(self.forward)
         self.optimizer = experiment.make_optimizer(self.model.parameters(), config.lr)
         generator_device = self.device if self.on_device else torch.device("cpu")
-        self.generator = torch.Generator(device=generator_device).manual_seed(config.seed)
-        n = len(self.data.train[0])
-        self.steps_per_epoch = len(_batch_bounds(n, experiment.batch_size))
+        self.generator = torch.Generator(device=generator_device)
+        if experiment.train_batches is not None:
+            self.steps_per_epoch = int(experiment.steps_per_epoch)
+        else:
+            n = len(self.data.train[0])
+            self.steps_per_epoch = len(_batch_bounds(n, experiment.batch_size))
         self.total_steps = self.steps_per_epoch * config.epochs
         if resume and self.out is not None and (self.out / CHECKPOINT).exists():
             self._load_checkpoint(self.out / CHECKPOINT)
@@ -197,9 +241,10 @@ class Trainer:
             self.epoch = epoch
             if not all(math.isfinite(v) for v in row.values()):
                 self.status, self.diverged_epoch = "diverged", epoch
-            if self.out is not None:
+            if self.out is not None and self.rank == 0:
                 self._save_checkpoint(self.out / CHECKPOINT)
-            self.log(_epoch_line(self.config, row))
+            if self.rank == 0:
+                self.log(_epoch_line(self.config, row))
         if self.status == "ok" and self.experiment.final_eval is not None:
             extra = self.experiment.final_eval(self.model, self.data, self._evaluate)
             self.curves = extra.get("curves", {})
@@ -207,33 +252,50 @@ class Trainer:
     def _train_epoch(self, epoch: int) -> float:
         experiment, model = self.experiment, self.model
         model.train()
+        seed = _epoch_seed(self.config.seed, self.rank, epoch)
+        self.generator.manual_seed(seed)
+        torch.manual_seed(seed)  # dropout and other global draws
         total = torch.zeros((), dtype=torch.float64, device=self.device)
-        count = 0
+        count = torch.zeros((), dtype=torch.float64, device=self.device)
         batches = self._batches(epoch)
         if self.progress:
             batches = _progress_bar(batches, self.steps_per_epoch, f"epoch {epoch}")
         for step, (x, y) in enumerate(batches):
             experiment.schedule(
-                self.optimizer, (epoch - 1) * self.steps_per_epoch + step, self.total_steps,
+                self.optimizer,
+                (epoch - 1) * self.steps_per_epoch + step,
+                self.total_steps,
                 self.config.lr,
-            )  # fmt: skip
+            )
             with self._autocast():
-                loss = self._loss(self.forward(x), y)
+                if experiment.step_loss is not None:
+                    loss = experiment.step_loss(self.forward, x, y)
+                else:
+                    loss = self._loss(self.forward(x), y)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
             total += loss.detach().double() * len(x)
             count += len(x)
-        self.train_samples += count
-        return total.item() / count  # one device sync per epoch; NaN/inf surface here
+        if self.world > 1:
+            for tensor in (total, count):
+                torch.distributed.all_reduce(tensor)
+        self.train_samples += int(count.item())
+        return total.item() / count.item()  # one device sync per epoch; NaN/inf surface here
 
     def _batches(self, epoch: int) -> Iterator[tuple[Tensor, Tensor]]:
+        if self.experiment.train_batches is not None:
+            for xb, yb in self.experiment.train_batches(self.generator, epoch):
+                yield xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
+            return
         x, y = self.data.train
         augment = self.experiment.augment
         if self.on_device:
             order = torch.randperm(len(x), generator=self.generator, device=x.device)
-            batches = ((x[order[a:b]], y[order[a:b]]) for a, b in _batch_bounds(len(x),
-                       self.experiment.batch_size))  # fmt: skip
+            batches = (
+                (x[order[a:b]], y[order[a:b]])
+                for a, b in _batch_bounds(len(x), self.experiment.batch_size)
+            )
         else:
             batches = _loader_batches(x, y, self.experiment.batch_size, self.generator)
         for xb, yb in batches:
@@ -269,9 +331,15 @@ class Trainer:
 
     def _evaluate_splits(self) -> dict[str, float]:
         row = {}
-        for split in ("val", "test"):
-            for name, value in self._evaluate(self.forward, getattr(self.data, split)).items():
-                row[f"{split}_{name}"] = value
+        custom = self.experiment.evaluate
+        for split in self.experiment.eval_splits:
+            if custom is not None:
+                self.model.eval()
+                with torch.no_grad(), self._autocast():
+                    metrics = custom(self.model, split)
+            else:
+                metrics = self._evaluate(self.model, getattr(self.data, split))
+            row.update({f"{split}_{name}": value for name, value in metrics.items()})
         return row
 
     # --- checkpoints ---------------------------------------------------------------------------
@@ -285,14 +353,10 @@ class Trainer:
             "history": self.history,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
-            "generator": self.generator.get_state(),
-            "cpu_rng": torch.get_rng_state(),
             "train_seconds": self.train_seconds,
             "train_samples": self.train_samples,
             "elapsed": self.elapsed_before + time.perf_counter() - self.started,
         }
-        if torch.cuda.is_available():
-            state["cuda_rng"] = torch.cuda.get_rng_state_all()
         return state
 
     def _save_checkpoint(self, path: Path) -> None:
@@ -307,10 +371,6 @@ class Trainer:
             )
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.generator.set_state(state["generator"].cpu())
-        torch.set_rng_state(state["cpu_rng"].cpu())
-        if "cuda_rng" in state and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
         self.epoch, self.history = state["epoch"], state["history"]
         self.status, self.diverged_epoch = state["status"], state["diverged_epoch"]
         self.train_seconds, self.train_samples = state["train_seconds"], state["train_samples"]
@@ -363,6 +423,32 @@ class Trainer:
         return record
 
 
+def _epoch_seed(seed: int, rank: int, epoch: int) -> int:
+    """The seed of one epoch's random draws on one rank (a fixed mix, stable across versions)."""
+    return (seed * 1_000_003 + rank * 10_007 + epoch) % (2**63 - 1)
+
+
+def _distributed_rank() -> tuple[int, int]:
+    """(rank, world size) from torchrun's environment; (0, 1) for a single process."""
+    import os
+
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+
+
+def _init_distributed(device: torch.device) -> torch.device:
+    """Join torchrun's process group: nccl with one GPU per rank, gloo on CPU."""
+    import os
+
+    import torch.distributed as dist
+
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return device
+
+
 def _batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
     """Batch boundaries; a last batch of one example is dropped (BatchNorm cannot train on it)."""
     bounds = [(a, min(a + batch_size, n)) for a in range(0, n, batch_size)]
@@ -375,8 +461,13 @@ def _loader_batches(x: Tensor, y: Tensor, batch_size: int, generator: torch.Gene
     """Host-resident data too large for the device: a DataLoader over the tensors."""
     from torch.utils.data import DataLoader, TensorDataset
 
-    loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True,
-                        generator=generator, pin_memory=torch.cuda.is_available())  # fmt: skip
+    loader = DataLoader(
+        TensorDataset(x, y),
+        batch_size=batch_size,
+        shuffle=True,
+        generator=generator,
+        pin_memory=torch.cuda.is_available(),
+    )
     for xb, yb in loader:
         if len(xb) >= 2:
             yield xb, yb

@@ -73,9 +73,13 @@ class TensorData:
     def to(self, device: torch.device) -> TensorData:
         move = lambda pair: tuple(t.to(device) for t in pair)  # noqa: E731
         return TensorData(
-            move(self.train), move(self.val), move(self.test), self.num_classes,
-            self.dataset, self.source,
-        )  # fmt: skip
+            move(self.train),
+            move(self.val),
+            move(self.test),
+            self.num_classes,
+            self.dataset,
+            self.source,
+        )
 
 
 Schedule = Callable[[torch.optim.Optimizer, int, int, float], None]
@@ -97,6 +101,15 @@ class Experiment:
     #: extra evaluation after training: (model, data, evaluate) → {"curves": …, "metrics": …}
     final_eval: Callable[..., dict[str, Any]] | None = None
     eval_batch_size: int = 1000
+    # Hooks for experiments that are not (x, y) tensors — the language models:
+    #: train_batches(generator, epoch) → the epoch's (x, y) batches, drawn with `generator`
+    train_batches: Callable[[torch.Generator, int], Iterable[tuple[Tensor, Tensor]]] | None = None
+    steps_per_epoch: int | None = None  # required with train_batches
+    #: step_loss(model, x, y) → scalar loss, for models computing their own (default: by objective)
+    step_loss: Callable[[nn.Module, Tensor, Tensor], Tensor] | None = None
+    #: evaluate(model, split) → {metric: value} for each of eval_splits (default: by objective)
+    evaluate: Callable[[nn.Module, str], dict[str, float]] | None = None
+    eval_splits: tuple[str, ...] = ("val", "test")
 
 
 @dataclass(frozen=True)
