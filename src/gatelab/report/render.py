@@ -1,0 +1,494 @@
+"""The sweep report: one Markdown or HTML page with the tables and figures of a results table.
+
+    from gatelab.report.render import write_report
+    write_report("sweeps/demo", "sweeps/demo/report")               # → …/report/report.md
+    write_report(df, "out", baseline="relu", format="html")          # → out/report.html
+
+Sections: the run summary (counts by status, tasks, activations, seeds, wall time, devices,
+versions), the leaderboard (:func:`gatelab.stats.leaderboard`), the figures
+(:mod:`gatelab.report.figures`, PNGs in ``out_dir/figures`` embedded by relative path), the
+seed-paired tests and the deficit against the baseline, the ranks across tasks, the divergences
+and failures, the published numbers beside ours (:mod:`gatelab.report.published`) and how the
+numbers were computed. The page is assembled as a list of blocks (heading, paragraph, bullet
+list, table, image) that :func:`to_markdown` or :func:`to_html` renders; HTML escapes every
+string that comes from the results. Files are written atomically.
+
+Sweep axes besides task and activation (a task option that takes several values in the
+results, e.g. ``dropout``) are found by :func:`sweep_axes` and kept apart in every statistic.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .. import __version__, stats
+from .._io import atomic_write_text
+from . import figures, tables
+
+FORMATS = ("md", "html")
+FIGURES_DIR = "figures"
+#: Columns of the results store that are not sweep axes (see gatelab.results).
+RUN_COLUMNS = frozenset(
+    {
+        "run_id", "task", "activation", "seed", "lr", "status", "dataset", "scale", "epochs",
+        "error", "diverged_epoch", "wall_seconds", "samples_per_second", "device", "versions",
+        "history", "curves", "chosen_lr", *("val_loss", "val_accuracy", "test_loss"),
+        *("test_accuracy", "val_mse", "test_mse"),
+    }
+)  # fmt: skip
+#: Bootstrap settings of the report's confidence intervals.
+CONFIDENCE = 0.95
+N_BOOT = 10_000
+BOOT_SEED = 0
+
+
+# --- the document model -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+    level: int = 2
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+
+
+@dataclass(frozen=True)
+class Bullets:
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Image:
+    path: str  # relative to the report
+    alt: str
+
+
+Block = Heading | Paragraph | Bullets | tables.Table | Image
+
+
+def to_markdown(blocks: Sequence[Block]) -> str:
+    """The blocks as one Markdown document."""
+    parts = []
+    for block in blocks:
+        if isinstance(block, Heading):
+            parts.append("#" * block.level + " " + block.text)
+        elif isinstance(block, Paragraph):
+            parts.append(block.text)
+        elif isinstance(block, Bullets):
+            parts.append("\n".join(f"- {item}" for item in block.items))
+        elif isinstance(block, tables.Table):
+            parts.append(tables.to_markdown(block))
+        elif isinstance(block, Image):
+            parts.append(f"![{block.alt}]({block.path})")
+    return "\n\n".join(parts) + "\n"
+
+
+HTML_STYLE = """body { font-family: sans-serif; max-width: 75em; margin: 2em auto; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; }
+th { background: #f2f2f2; }
+img { max-width: 100%; }
+p.note { font-size: 0.85em; color: #555; margin: 0.2em 0; }"""
+
+
+def to_html(blocks: Sequence[Block], title: str) -> str:
+    """The blocks as one standalone HTML page; every text is escaped."""
+    parts = []
+    for block in blocks:
+        if isinstance(block, Heading):
+            parts.append(f"<h{block.level}>{html.escape(block.text)}</h{block.level}>")
+        elif isinstance(block, Paragraph):
+            parts.append(f"<p>{html.escape(block.text)}</p>")
+        elif isinstance(block, Bullets):
+            items = "".join(f"<li>{html.escape(item)}</li>" for item in block.items)
+            parts.append(f"<ul>{items}</ul>")
+        elif isinstance(block, tables.Table):
+            parts.append(tables.to_html(block))
+        elif isinstance(block, Image):
+            src, alt = html.escape(block.path, quote=True), html.escape(block.alt, quote=True)
+            parts.append(f'<p><img src="{src}" alt="{alt}"></p>')
+    body = "\n".join(parts)
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title)}</title>\n<style>\n{HTML_STYLE}\n</style>\n</head>\n"
+        f"<body>\n{body}\n</body>\n</html>\n"
+    )
+
+
+# --- inputs -------------------------------------------------------------------------------------
+
+
+def load_results(results: Any) -> tuple[Any, str]:
+    """(DataFrame, description of the source) from a DataFrame or a results directory."""
+    import pandas as pd
+
+    if isinstance(results, pd.DataFrame):
+        return results, "a results table"
+    if isinstance(results, (str, Path)):
+        directory = Path(results)
+        if not directory.is_dir():
+            raise ValueError(f"results directory {directory} does not exist")
+        from ..results import load
+
+        return load(directory), str(directory)
+    raise TypeError(
+        f"write_report takes a pandas DataFrame or a results directory, got "
+        f"{type(results).__name__}"
+    )
+
+
+def sweep_axes(df: Any) -> tuple[str, ...]:
+    """Columns besides the run's own (task options, extra sweep axes) whose value differs
+    between runs of one task — e.g. ``dropout`` in a sweep over dropout 0 and 0.5."""
+    axes = []
+    for column in df.columns:
+        if column in RUN_COLUMNS:
+            continue
+        try:
+            varies = (df.groupby("task")[column].nunique(dropna=True) > 1).any()
+        except TypeError:  # unhashable values (a dict option): not a sweep axis
+            continue
+        if varies:
+            axes.append(str(column))
+    return tuple(axes)
+
+
+def choose_baseline(df: Any, baseline: str | None) -> str | None:
+    """The baseline's spelling in the results: `baseline` matched after canonicalisation, or
+    "gelu" when it was run and none is given; ValueError if a given baseline was not run."""
+    present = {stats.canonical(str(a)): str(a) for a in df["activation"].unique()}
+    if baseline is None:
+        return present.get("gelu")
+    try:
+        key = stats.canonical(baseline)
+    except ValueError as error:
+        raise ValueError(f"baseline {baseline!r}: {error}") from None
+    if key not in present:
+        raise ValueError(
+            f"baseline {baseline!r} has no runs in the results; pass one of: "
+            + ", ".join(sorted(present.values()))
+        )
+    return present[key]
+
+
+# --- sections -----------------------------------------------------------------------------------
+
+
+def duration(seconds: float) -> str:
+    """ "2 h 03 min", "4 min 05 s" or "12.3 s"."""
+    if not math.isfinite(seconds):
+        return "unknown"
+    if seconds >= 3600:
+        return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
+    if seconds >= 60:
+        return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+    return f"{seconds:.1f} s"
+
+
+def distinct(df: Any, column: str) -> list[str]:
+    """The distinct non-missing values of `column` as strings (sorted), [] if absent."""
+    if column not in df.columns:
+        return []
+    values = [v for v in df[column] if v is not None and not tables.is_missing(v)]
+    return sorted({str(v) for v in values})
+
+
+def run_summary(df: Any, source: str, extra_axes: Sequence[str]) -> list[Block]:
+    """Counts by status and the sweep's coordinates, wall time, devices and versions."""
+    counts = df["status"].value_counts()
+    status = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "diverged", "failed"))
+    tasks = df["task"].value_counts().sort_index()
+    wall = float(df["wall_seconds"].fillna(0).sum()) if "wall_seconds" in df else math.nan
+    items = [
+        f"source: {source}",
+        f"runs: {len(df)} ({status})",
+        "tasks: " + ", ".join(f"{t} ({n} runs)" for t, n in tasks.items()),
+        "activations: " + ", ".join(distinct(df, "activation")),
+        "seeds: " + ", ".join(str(s) for s in sorted({int(s) for s in df["seed"]})),
+        "learning rates: " + learning_rates(df),
+        "scale: " + (", ".join(distinct(df, "scale")) or "not recorded"),
+        f"total wall time: {duration(wall)}",
+        "devices: " + (", ".join(distinct(df, "device")) or "not recorded"),
+        "versions: " + (versions(df) or "not recorded in the results"),
+    ]
+    if extra_axes:
+        items.append("sweep axes besides task and activation: " + ", ".join(extra_axes))
+    return [Heading("Runs"), Bullets(tuple(items))]
+
+
+def learning_rates(df: Any) -> str:
+    """ "0.0001, 0.001", plus "task default" where a run stored no lr."""
+    given = sorted({float(lr) for lr in df["lr"] if not tables.is_missing(lr)})
+    parts = [f"{lr:g}" for lr in given]
+    if df["lr"].map(tables.is_missing).any():
+        parts.append("task default")
+    return ", ".join(parts)
+
+
+def versions(df: Any) -> str:
+    """The distinct software versions of the runs ("gatelab 0.1.0, torch 2.4.1"), if stored."""
+    if "versions" not in df.columns:
+        return ""
+    seen: dict[str, set[str]] = {}
+    for entry in df["versions"]:
+        if isinstance(entry, dict):
+            for name, version in entry.items():
+                seen.setdefault(str(name), set()).add(str(version))
+    return ", ".join(f"{name} {'/'.join(sorted(v))}" for name, v in sorted(seen.items()))
+
+
+def per_task(compute: Callable[[Any, tuple[str, ...]], Any], df: Any, extra_axes: Sequence[str]):
+    """``compute(frame, axes)`` for each task's runs, concatenated, where `axes` are the extra
+    axes that vary within that task. A task without an axis (dropout in mnist-ae) has NaN in its
+    column, and NaN keys never equal one another, so such axes are not passed to the statistics.
+    """
+    import pandas as pd
+
+    parts = [
+        compute(frame, tuple(tables.varying_axes(frame, extra_axes)))
+        for _, frame in df.groupby("task", sort=True)
+    ]
+    parts = [part for part in parts if len(part)]
+    return pd.concat(parts, ignore_index=True) if parts else compute(df.iloc[:0], ())
+
+
+def tasks_with(df: Any, activation: str) -> list[str]:
+    """The tasks in which `activation` (matched canonically) has runs."""
+    key = stats.canonical(activation)
+    runs = df[df["activation"].map(lambda a: stats.canonical(str(a)) == key)]
+    return sorted(runs["task"].unique())
+
+
+def by_setting(df: Any, extra_axes: Sequence[str]) -> list[tuple[str, Any]]:
+    """The results split by the values of the extra sweep axes: [(label, frame)], or
+    [("", df)] without extra axes. Tasks without an axis fall in its "not set" group."""
+    if not extra_axes:
+        return [("", df)]
+    out = []
+    for key, frame in df.groupby(list(extra_axes), dropna=False, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        label = ", ".join(
+            f"{axis}={value}"
+            for axis, value in zip(extra_axes, key)
+            if not tables.is_missing(value)
+        )
+        out.append((label or "other tasks", frame))
+    return out
+
+
+def leaderboard_section(df: Any, baseline: str | None, extra_axes: Sequence[str]) -> list[Block]:
+    blocks: list[Block] = [
+        Heading("Leaderboard"),
+        Paragraph(
+            "Per task, best median first: the test metric at the learning rate chosen on "
+            "validation, over the seeds that finished"
+            + (f"; Δ and p-values against {baseline}, paired by seed." if baseline else ".")
+        ),
+    ]
+    for label, frame in by_setting(df, extra_axes):
+        if label:
+            blocks.append(Heading(label, level=3))
+        compared = baseline if baseline and tasks_with(frame, baseline) else None
+        board = stats.leaderboard(frame.drop(columns=list(extra_axes)), baseline=compared)
+        blocks.append(tables.leaderboard_table(board))
+    return blocks
+
+
+def figure_section(df: Any, summary: Any, out_dir: Path, extra_axes: Sequence[str]) -> list:
+    """Write the figures into out_dir/figures and return their blocks with captions."""
+    where = out_dir / FIGURES_DIR
+    names = {*df["activation"].map(str), *summary["activation"].map(str)}
+    styles = figures.activation_styles(names)  # one colour per activation in every figure
+    common = {"styles": styles, "extra_axes": extra_axes}
+    written = [
+        (
+            figures.final_metric_bars(summary, where, confidence=CONFIDENCE, **common),
+            f"Mean test metric per task with its {CONFIDENCE:.0%} bootstrap CI, best on top.",
+        ),
+        (
+            figures.learning_curves(df, where, **common),
+            "Learning curves: median over seeds (line) and min–max (band) at the chosen lr.",
+        ),
+        (
+            figures.noise_curves(df, where, **common),
+            "mnist-noise: test accuracy and log loss under Unif[−a, a] input noise "
+            "(Hendrycks & Gimpel 2016, Fig. 3).",
+        ),
+    ]
+    blocks: list[Block] = [Heading("Figures")]
+    for paths, caption in written:
+        if paths:
+            blocks.append(Paragraph(caption))
+        blocks += [Image(f"{FIGURES_DIR}/{p.name}", p.stem.replace("_", " ")) for p in paths]
+    return blocks if len(blocks) > 1 else []
+
+
+def baseline_sections(df: Any, baseline: str | None, extra_axes: Sequence[str]) -> list[Block]:
+    if baseline is None:
+        return [
+            Heading("Paired comparison"),
+            Paragraph("No baseline: gelu was not run; pass --baseline SPEC to compare."),
+        ]
+    with_baseline = df[df["task"].isin(tasks_with(df, baseline))]
+    paired = per_task(
+        lambda frame, axes: stats.paired_comparison(frame, baseline, extra_axes=axes),
+        with_baseline,
+        extra_axes,
+    )
+    gaps = per_task(
+        lambda frame, axes: stats.deficit(frame, baseline, extra_axes=axes),
+        with_baseline,
+        extra_axes,
+    )
+    return [
+        Heading(f"Paired comparison against {baseline}"),
+        Paragraph(
+            "Runs paired by seed, each activation at its own chosen lr; differences are "
+            f"activation − {baseline} (pts = percentage points of accuracy)."
+        ),
+        tables.comparison_table(paired, extra_axes),
+        Heading(f"Deficit against {baseline}"),
+        Paragraph(
+            f"The GEM paper's measure: {baseline}'s median minus the activation's, in "
+            "percentage points for accuracy (for MSE: the activation's minus the baseline's); "
+            "positive = worse than the baseline."
+        ),
+        tables.deficit_table(gaps, extra_axes),
+    ]
+
+
+def failure_section(df: Any) -> list[Block]:
+    blocks: list[Block] = [Heading("Divergences and failures")]
+    table = tables.divergence_table(df)
+    if not table.rows:
+        return [*blocks, Paragraph("No run diverged or failed.")]
+    blocks.append(table)
+    failed = df[df["status"] == "failed"]
+    if len(failed):
+        blocks.append(Paragraph("Failed runs (first line of the error):"))
+        blocks.append(Bullets(tuple(failure_line(row) for _, row in failed.iterrows())))
+    return blocks
+
+
+def failure_line(row: Any) -> str:
+    error = str(row.get("error") or "no error recorded").strip().splitlines()
+    first = error[0] if error else "no error recorded"
+    return (
+        f"{row.get('run_id', '?')} ({row['task']}, {row['activation']}, seed {row['seed']}, "
+        f"lr {tables.format_lr(row['lr'])}): {first}"
+    )
+
+
+def published_section(df: Any, extra_axes: Sequence[str]) -> list[Block]:
+    table = tables.paper_vs_ours_table(df, extra_axes)
+    if not table.rows:
+        text = "None of these tasks has published numbers (gatelab.report.published)."
+        return [Heading("Published numbers beside ours"), Paragraph(text)]
+    return [
+        Heading("Published numbers beside ours"),
+        Paragraph(
+            "Each published number in its paper's metric, with its source; ours is the median "
+            "over our finished seeds at the lr chosen on validation, in the same metric; "
+            f"{tables.MISSING} where that activation was not run (or none of its runs finished)."
+        ),
+        table,
+    ]
+
+
+def methods_section(baseline: str | None) -> list[Block]:
+    return [
+        Heading("How these numbers were computed"),
+        Bullets(
+            (
+                "Learning rate: per task and activation (and sweep axis), the lr with the best "
+                "median validation metric over seeds (Hendrycks & Gimpel 2016, §3); diverged and "
+                "failed runs count as the worst value; ties go to the smaller lr.",
+                "Test metric: accuracy for classifiers, MSE for the autoencoder, over the runs "
+                "that finished (status ok) at the chosen lr; median, mean and sample std "
+                "(ddof 1).",
+                f"CI: {CONFIDENCE:.0%} percentile bootstrap of the mean, {N_BOOT} resamples, "
+                f"generator seed {BOOT_SEED} (Efron & Tibshirani 1993, §13.3); none for n < 2.",
+                "Paired tests"
+                + (f" against {baseline}" if baseline else "")
+                + ": runs paired by seed; two-sided Wilcoxon signed-rank test (zero "
+                "differences dropped) and paired t-test; effect size Cohen's d_z = mean / sd of "
+                "the paired differences (Lakens 2013, eq. 6).",
+                "Deficit: the GEM paper's 'deficit vs GELU' (Krause 2026), from the medians.",
+                "Ranks: 1 = best median per task, ties share the average rank, an activation "
+                "whose runs all diverged ranks last; mean over tasks (Demšar 2006, §3.2.2).",
+                "Paper vs ours: our median at the chosen lr in the published metric, e.g. test "
+                "error % = 100·(1 − median test accuracy), with n the number of finished seeds.",
+            )
+        ),
+    ]
+
+
+def build_blocks(
+    df: Any, out_dir: Path, *, title: str, source: str, baseline: str | None
+) -> list[Block]:
+    """The whole report as blocks (writes the figures on the way)."""
+    extra_axes = sweep_axes(df)
+    summary = per_task(
+        lambda frame, axes: stats.summarize(
+            frame, confidence=CONFIDENCE, n_boot=N_BOOT, seed=BOOT_SEED, extra_axes=axes
+        ),
+        df,
+        extra_axes,
+    )
+    summary.attrs["extra_axes"] = tuple(extra_axes)  # ranks() keeps the settings apart
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return [
+        Heading(title, level=1),
+        Paragraph(f"Generated {stamp} by gatelab {__version__}."),
+        *run_summary(df, source, extra_axes),
+        *leaderboard_section(df, baseline, extra_axes),
+        *figure_section(df, summary, out_dir, extra_axes),
+        *baseline_sections(df, baseline, extra_axes),
+        Heading("Ranks across tasks"),
+        Paragraph("Rank of the median per task (1 = best) and the mean rank across tasks."),
+        tables.ranks_table(stats.ranks(summary)),
+        *failure_section(df),
+        *published_section(df, extra_axes),
+        *methods_section(baseline),
+    ]
+
+
+def write_report(
+    results: Any,
+    out_dir: str | Path,
+    *,
+    baseline: str | None = None,
+    format: str = "md",
+    title: str | None = None,
+) -> Path:
+    """Write ``out_dir/report.md`` (or ``report.html``) and its figures for `results` — a
+    DataFrame of runs or a results directory (read with ``gatelab.results.load``).
+
+    `baseline` is the activation the paired tests and deficits compare against (default:
+    gelu if it was run, else none). Returns the path of the report.
+    """
+    if format not in FORMATS:
+        raise ValueError(f"unknown report format {format!r}; use 'md' or 'html'")
+    df, source = load_results(results)
+    if len(df) == 0:
+        raise ValueError(
+            f"no runs in {source}: run a sweep into it first (a sweep writes its runs to "
+            "DIR/records.jsonl)"
+        )
+    baseline = choose_baseline(df, baseline)
+    out_dir = Path(out_dir)
+    title = title or "gatelab sweep report"
+    blocks = build_blocks(df, out_dir, title=title, source=source, baseline=baseline)
+    if format == "md":
+        return atomic_write_text(out_dir / "report.md", to_markdown(blocks))
+    return atomic_write_text(out_dir / "report.html", to_html(blocks, title))
