@@ -84,15 +84,18 @@ def run_run(args: argparse.Namespace) -> int:
 
 def summary(record: dict[str, Any], out: Path) -> str:
     """A few human lines: status, final metrics, speed, where the record is."""
-    lines = [f"{record['task']} · {record['activation']} · seed {record['seed']} · "
-             f"lr {record['lr']:g} · {record['dataset']}: {record['status']}"]  # fmt: skip
+    lines = [
+        f"{record['task']} · {record['activation']} · seed {record['seed']} · "
+        f"lr {record['lr']:g} · {record['dataset']}: {record['status']}"
+    ]
     if record["status"] == "diverged":
         lines.append(f"  diverged in epoch {record['diverged_epoch']}")
     for key, value in record["metrics"].items():
         lines.append(f"  {key:<15} {value:.4f}" if value is not None else f"  {key:<15} -")
     if record["samples_per_second"]:
-        lines.append(f"  {record['samples_per_second']:,.0f} training samples/s on "
-                     f"{record['device']}")  # fmt: skip
+        lines.append(
+            f"  {record['samples_per_second']:,.0f} training samples/s on {record['device']}"
+        )
     lines.append(f"  wall time {record['wall_seconds']:.1f} s; record: {out / 'result.json'}")
     return "\n".join(lines)
 
@@ -160,7 +163,7 @@ def add_run(subparsers: Any) -> None:
         help="continue from the checkpoint in --out (or return its finished record)",
     )
     parser.add_argument("--json", action="store_true", help="print the result record as JSON")
-    parser.add_argument("--quiet", action="store_true", help="no per-epoch log lines")  # fmt: skip
+    parser.add_argument("--quiet", action="store_true", help="no per-epoch log lines")
 
 
 def run_tasks(args: argparse.Namespace) -> int:

@@ -128,5 +128,7 @@ def load(directory: str | Path):
     import pandas as pd
 
     rows = [flatten(record) for record in read_records(directory)]
-    frame = pd.DataFrame(rows, columns=None if rows else [*COLUMNS, "versions", "history", "curves"])
+    frame = pd.DataFrame(
+        rows, columns=None if rows else [*COLUMNS, "versions", "history", "curves"]
+    )
     return frame

@@ -21,7 +21,7 @@ def class_images(n: int, classes: int, shape: tuple[int, ...], seed: int):
     rng = np.random.default_rng(seed)
     labels = np.arange(n) % classes
     prototypes = rng.integers(0, 256, size=(classes, *shape))
-    images = (0.7 * prototypes[labels] + 0.3 * rng.integers(0, 256, size=(n, *shape)))
+    images = 0.7 * prototypes[labels] + 0.3 * rng.integers(0, 256, size=(n, *shape))
     return images.astype(np.uint8), labels
 
 
@@ -29,14 +29,14 @@ def class_images(n: int, classes: int, shape: tuple[int, ...], seed: int):
 def data_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
     for name, folder, files, key, classes in (
-        ("cifar10", "cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)],
-         b"labels", 10),
+        ("cifar10", "cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], b"labels", 10),
         ("cifar100", "cifar-100-python", ["train"], b"fine_labels", 100),
-    ):  # fmt: skip
+    ):
         per_file = 200 // len(files)
         for i, file in enumerate([*files, "test_batch" if name == "cifar10" else "test"]):
-            images, labels = class_images(per_file if i < len(files) else 60, classes,
-                                          (3072,), seed=i)  # fmt: skip
+            images, labels = class_images(
+                per_file if i < len(files) else 60, classes, (3072,), seed=i
+            )
             extra = {b"coarse_labels": list(labels % 20)} if name == "cifar100" else {}
             write_cifar_batch(root / folder / file, images, {key: list(labels), **extra})
         if name == "cifar10":
@@ -79,8 +79,14 @@ def test_every_task_runs_at_smoke_scale(name, data_root, tmp_path):
 
 @pytest.mark.parametrize("norm", ["layer", "group"])
 def test_resnet_norm_on_stl10_with_other_norms(norm, data_root, tmp_path):
-    config = RunConfig("resnet-norm", scale="smoke", dataset="stl10", data_root=str(data_root),
-                       download=False, options={"norm": norm})  # fmt: skip
+    config = RunConfig(
+        "resnet-norm",
+        scale="smoke",
+        dataset="stl10",
+        data_root=str(data_root),
+        download=False,
+        options={"norm": norm},
+    )
     record = run(config, tmp_path, **QUIET)
     assert record["status"] == "ok", record["error"]
     assert record["dataset"] == "stl10" and record["options"] == {"norm": norm}

@@ -102,8 +102,13 @@ def build_wrn(config: RunConfig, device: torch.device) -> Experiment:
 
     data = image_data(config, ("cifar100",), "standardize")
     depth, widen = (10, 1) if config.scale == "smoke" else (40, 4)
-    model = WideResNet(depth=depth, widen=widen, num_classes=data.num_classes, dropout=0.3,
-                       activation=config.activation)  # fmt: skip
+    model = WideResNet(
+        depth=depth,
+        widen=widen,
+        num_classes=data.num_classes,
+        dropout=0.3,
+        activation=config.activation,
+    )
     optimizer = sgd(0.9, 5e-4, nesterov=True)
     return Experiment(model, data, "classify", 128, optimizer, cosine, random_crop_flip(4))
 
@@ -127,8 +132,14 @@ def build_resnet_norm(config: RunConfig, device: torch.device) -> Experiment:
     data = image_data(config, ("cifar10", "cifar100", "stl10"), "standardize")
     smoke = config.scale == "smoke"
     widths, blocks = ((8, 16, 32, 64), (1, 1, 1, 1)) if smoke else ((64, 128, 256, 512), (2,) * 4)
-    model = PreActResNet(data.num_classes, config.activation, norm=str(config.options["norm"]),
-                         widths=widths, blocks=blocks, groups=8 if smoke else 32)  # fmt: skip
+    model = PreActResNet(
+        data.num_classes,
+        config.activation,
+        norm=str(config.options["norm"]),
+        widths=widths,
+        blocks=blocks,
+        groups=8 if smoke else 32,
+    )
     pad = data.train[0].shape[-1] // 8
     optimizer = sgd(0.9, 5e-4, nesterov=True)
     return Experiment(model, data, "classify", 128, optimizer, cosine, random_crop_flip(pad))

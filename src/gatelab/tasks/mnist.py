@@ -46,8 +46,9 @@ def build_mlp(config: RunConfig, device: torch.device, dropout: float) -> Experi
     from gatelab.models.mlp import MLP
 
     data = mnist_data(config)
-    model = MLP(data.train[0].shape[1], data.num_classes, activation=config.activation,
-                dropout=dropout)  # fmt: skip
+    model = MLP(
+        data.train[0].shape[1], data.num_classes, activation=config.activation, dropout=dropout
+    )
     return Experiment(model, data, "classify", 128, adam, constant)
 
 
@@ -85,8 +86,14 @@ def build_mnist_ae(config: RunConfig, device: torch.device) -> Experiment:
 
     data = mnist_data(config)
     as_targets = lambda pair: (pair[0], pair[0])  # noqa: E731  (reconstruct the input)
-    data = TensorData(as_targets(data.train), as_targets(data.val), as_targets(data.test), None,
-                      data.dataset, data.source)  # fmt: skip
+    data = TensorData(
+        as_targets(data.train),
+        as_targets(data.val),
+        as_targets(data.test),
+        None,
+        data.dataset,
+        data.source,
+    )
     model = Autoencoder(data.train[0].shape[1], activation=config.activation)
     return Experiment(model, data, "reconstruct", 64, adam, constant)
 
