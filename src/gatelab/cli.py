@@ -491,6 +491,12 @@ def add_demo(subparsers: Any) -> None:
     add(subparsers)
 
 
+def add_bench(subparsers: Any) -> None:
+    from .bench import add_bench as add
+
+    add(subparsers)
+
+
 def add_report(subparsers: Any) -> None:
     from .report.cli import add_report as add
 
@@ -499,6 +505,7 @@ def add_report(subparsers: Any) -> None:
 
 COMMANDS: list[Registrar] = [
     add_demo, add_list, add_show, add_analyze, add_tasks, add_run, add_sweep, add_report,
+    add_bench,
 ]  # fmt: skip
 
 

@@ -24,7 +24,15 @@ from pathlib import Path
 from typing import Any
 
 RECORDS = "records.jsonl"
-METRICS = ("val_loss", "val_accuracy", "test_loss", "test_accuracy", "val_mse", "test_mse")
+METRICS = (
+    "val_loss",
+    "val_accuracy",
+    "test_loss",
+    "test_accuracy",
+    "val_mse",
+    "test_mse",
+    "val_perplexity",
+)
 COLUMNS = (
     "run_id",
     "task",

@@ -57,15 +57,16 @@ DEFICIT_COLUMNS = ["baseline", "metric", "unit", "baseline_median", "median", "d
 def metric_for(task: str) -> tuple[str, str, bool]:
     """(test metric, validation metric, higher_is_better) of a task.
 
-    Classifiers compare accuracy, the autoencoder mean squared error (GELU paper §3.1–3.5);
-    a task name gatelab does not know is treated as a classifier.
+    Classifiers compare accuracy, the autoencoder mean squared error (GELU paper §3.1–3.5), the
+    language models validation loss; a task name gatelab does not know is treated as a
+    classifier.
     """
     from .tasks import TASKS
 
     known = TASKS.get(task)
-    if known is not None and known.objective == "reconstruct":
-        return "test_mse", "val_mse", False
-    return "test_accuracy", "val_accuracy", True
+    if known is None:
+        return "test_accuracy", "val_accuracy", True
+    return known.metric, known.val_metric, known.higher_is_better
 
 
 def canonical(activation: str) -> str:

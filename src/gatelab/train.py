@@ -194,10 +194,13 @@ class Trainer:
         experiment = task.build(config, self.device)
         self.experiment = experiment
         data = experiment.data
-        if train_limit is not None:
-            data.train = tuple(t[:train_limit] for t in data.train)
-        self.on_device = data.nbytes() <= DEVICE_DATA_LIMIT or self.device.type == "cpu"
-        self.data = data.to(self.device) if self.on_device else data
+        if experiment.train_batches is not None:  # a stream: the task draws its own batches
+            self.on_device, self.data = False, data
+        else:
+            if train_limit is not None:
+                data.train = tuple(t[:train_limit] for t in data.train)
+            self.on_device = data.nbytes() <= DEVICE_DATA_LIMIT or self.device.type == "cpu"
+            self.data = data.to(self.device) if self.on_device else data
         self.model = experiment.model.to(self.device)
         self.forward = self.model
         if self.world > 1:
@@ -413,6 +416,8 @@ class Trainer:
             if self.experiment
             else None,
             "data_source": self.experiment.data.source if self.experiment else None,
+            "data": _data_record(self.experiment),
+            "tokens_per_second": _tokens_per_second(self),
             "device": _device_name(self.device),
             "precision": "bf16" if isinstance(self._autocast(), torch.autocast) else "fp32",
             "compiled": config.compile,
@@ -421,6 +426,19 @@ class Trainer:
             "config": _jsonable(config.identity()),
         }
         return record
+
+
+def _data_record(experiment: Experiment | None) -> dict[str, Any] | None:
+    """What the data say about themselves (the language tasks: corpus, tokenizer, sizes)."""
+    describe = getattr(experiment.data, "record", None) if experiment else None
+    return describe() if callable(describe) else None
+
+
+def _tokens_per_second(trainer: Trainer) -> float | None:
+    per_sample = getattr(trainer.experiment, "tokens_per_sample", None)
+    if not per_sample or not trainer.train_seconds:
+        return None
+    return trainer.train_samples * per_sample / trainer.train_seconds
 
 
 def _epoch_seed(seed: int, rank: int, epoch: int) -> int:

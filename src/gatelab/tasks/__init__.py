@@ -4,7 +4,7 @@ Each task is a protocol with the paper's defaults (see its module's docstring fo
 :func:`gatelab.train.run` runs one configuration of it.
 """
 
-from . import cifar, mnist, tagging  # noqa: F401  (each module registers its tasks)
+from . import cifar, language, mnist, tagging  # noqa: F401  (each module registers its tasks)
 from .base import (
     SCALES,
     TASKS,

@@ -19,7 +19,13 @@ import torch
 from torch import Tensor, nn
 
 SCALES = ("smoke", "paper")
-Objective = Literal["classify", "reconstruct"]
+Objective = Literal["classify", "reconstruct", "language"]
+#: objective → (final metric, validation metric that selects the lr, higher is better)
+METRICS: dict[str, tuple[str, str, bool]] = {
+    "classify": ("test_accuracy", "val_accuracy", True),
+    "reconstruct": ("test_mse", "val_mse", False),
+    "language": ("val_loss", "val_loss", False),
+}
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,7 @@ class Experiment:
     #: evaluate(model, split) → {metric: value} for each of eval_splits (default: by objective)
     evaluate: Callable[[nn.Module, str], dict[str, float]] | None = None
     eval_splits: tuple[str, ...] = ("val", "test")
+    tokens_per_sample: int | None = None  # language models: the record gives tokens/s
 
 
 @dataclass(frozen=True)
@@ -129,12 +136,17 @@ class Task:
 
     @property
     def metric(self) -> str:
-        """The final metric the papers compare (higher is better unless it is an error)."""
-        return "test_accuracy" if self.objective == "classify" else "test_mse"
+        """The final metric the papers compare."""
+        return METRICS[self.objective][0]
+
+    @property
+    def val_metric(self) -> str:
+        """The validation metric whose median selects the learning rate."""
+        return METRICS[self.objective][1]
 
     @property
     def higher_is_better(self) -> bool:
-        return self.objective == "classify"
+        return METRICS[self.objective][2]
 
 
 TASKS: dict[str, Task] = {}

@@ -1,0 +1,118 @@
+"""The fused CPU path against copy bandwidth, the naive composition and mpmath: the README table.
+
+    python benchmarks/cpu_kernels.py --threads 2 --rounds 3            # warm inductor cache
+    python benchmarks/cpu_kernels.py --threads 2 --rounds 3 --cold     # compile from scratch
+
+For every activation the fused kernels (gatelab.kernels.cpu) cover: forward and forward+backward
+bandwidth at 2^24 float32 elements as a ratio to ``x.clone()`` measured in the same round
+(targets of issue 7: ≥ 0.9 and ≥ 0.8), the times at 2^10 next to the naive composition of torch
+ops (target: never slower), the compile time of the two kernels, and the worst float32 error
+in ulp against 60-digit mpmath on the grid of tests/reference.py (the bound of
+tests/test_numerics.py is 2 ulp). Every number is the median over `--rounds` rounds, each
+itself a median of `--repeats` timed calls after warm-up (gatelab.bench). The machine may be
+shared: compare rounds, and read ratios rather than absolute times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+SMALL, LARGE = 2**10, 2**24
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--names", default="", help="comma-separated specs (default: covered)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--large", type=int, default=LARGE, help="the bandwidth size (2^24)")
+    parser.add_argument("--cold", action="store_true", help="use an empty inductor cache")
+    parser.add_argument("--no-accuracy", action="store_true", help="skip the mpmath column")
+    return parser.parse_args(argv)
+
+
+def worst_ulp(spec_text: str) -> float:
+    """Worst float32 error of the fused path against mpmath on the reference grid."""
+    import numpy as np
+    import torch
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    import reference as R
+
+    from gatelab.kernels.cpu import cpu_apply
+    from gatelab.registry import resolve
+
+    spec, params = resolve(spec_text)
+    xs = R.grid(np.dtype(np.float32))
+    got = cpu_apply(spec, torch.from_numpy(xs), params)
+    if got is None:
+        return float("nan")
+    ref = R.reference(spec.name, xs, params)
+    return float(R.ulp_errors(got.numpy(), ref, np.dtype(np.float32), abs_floor=1e-37).max())
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.cold:  # before torch is imported: inductor reads it once
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="gatelab-inductor-")
+    import torch
+
+    from gatelab import bench
+    from gatelab.kernels import cpu
+
+    torch.set_num_threads(args.threads)
+    names = [n for n in args.names.split(",") if n] or sorted(cpu.COVERED)
+    settings = bench.Settings(warmup=2, repeats=args.repeats, memory=False)
+    ratios: dict[tuple, list[float]] = defaultdict(list)
+    seconds: dict[tuple, list[float]] = defaultdict(list)
+    for round_ in range(args.rounds):
+        print(f"round {round_ + 1}/{args.rounds}…", file=sys.stderr, flush=True)
+        rows = bench.run(names, ("gatelab_cpu", "naive"), numels=(SMALL, args.large),
+                         settings=settings)  # fmt: skip
+        for row in rows:
+            key = (row.activation, row.impl, row.numel, row.pass_)
+            ratios[key].append(row.ratio_to_copy)
+            seconds[key].append(row.seconds)
+    compile_seconds = defaultdict(float)
+    for entry in cpu.compile_log():
+        compile_seconds[entry["spec"]] += entry["compile_seconds"]
+
+    def ratio(name, numel, pass_):
+        return statistics.median(ratios[(name, "gatelab_cpu", numel, pass_)])
+
+    def micros(name, impl, pass_):
+        return statistics.median(seconds[(name, impl, SMALL, pass_)]) * 1e6
+
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"{os.cpu_count()} CPUs, {'cold' if args.cold else 'warm'} inductor cache, "
+          f"median of {args.rounds} rounds")  # fmt: skip
+    size = f"2^{args.large.bit_length() - 1}" if args.large & (args.large - 1) == 0 else args.large
+    print(
+        f"| activation | fwd ×copy ({size}) | fwd+bwd ×copy ({size}) | fwd µs fused / naive (2^10) "
+        "| fwd+bwd µs fused / naive (2^10) | compile s | float32 worst ulp |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for name in names:
+        label = bench.resolve(name)[0].format(bench.resolve(name)[1])
+        ulp = "" if args.no_accuracy else f"{worst_ulp(name):.2f}"
+        print(
+            f"| `{label}` | {ratio(label, args.large, 'forward'):.2f} "
+            f"| {ratio(label, args.large, 'forward+backward'):.2f} "
+            f"| {micros(label, 'gatelab_cpu', 'forward'):.0f} / "
+            f"{micros(label, 'naive', 'forward'):.0f} "
+            f"| {micros(label, 'gatelab_cpu', 'forward+backward'):.0f} / "
+            f"{micros(label, 'naive', 'forward+backward'):.0f} "
+            f"| {compile_seconds[label]:.1f} | {ulp} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,242 @@
+"""The fused CPU path: one compiled loop per activation that loads, computes and stores once.
+
+The exact path (:mod:`gatelab.autograd`) runs a Spec's formula as a chain of eager torch ops in
+float64, one pass over memory per op. Here the same formula is handed to ``torch.compile``
+(inductor's C++ code generation, vectorised with at::vec), which fuses load-float32 /
+compute-float64 / store-float32 into a single loop — one forward kernel f(x) and one backward
+kernel g·f′(x). The GEM family uses the single-division float64 forms of
+:mod:`gatelab.kernels.cpu_formulas`; every other covered entry compiles its Spec's own
+``forward`` and ``derivative``, so the formulas keep one source of truth.
+
+- Compiled lazily per (activation, parameters, dtype, pass) with dynamic shapes, so one compile
+  serves every size; cached in memory here and on disk by inductor's FX-graph cache.
+  :func:`compile_log` reports how long each compile took (cold: minutes of gcc on the first
+  process; warm, from inductor's disk cache: about a second).
+- Inputs are float16, bfloat16 or float32 on the CPU; float64 inputs keep the exact path
+  (its double-double tails are not written for a fused loop), as do tensor-valued (learnable)
+  parameters and entries outside :data:`COVERED`.
+- When compiling fails (no C++ compiler, an inductor error) the failure is logged once per
+  kernel and :func:`cpu_apply` returns None from then on, so callers keep the exact path.
+- ``GATELAB_CPU_KERNELS=0`` in the environment, or :func:`set_enabled(False) <set_enabled>`,
+  switches the path off.
+- Backward saves only x, like ``autograd.ActivationFunction``; under ``create_graph=True`` it
+  uses the exact path's differentiable derivative so double backward keeps working.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..autograd import compute_dtype, evaluate
+from ..registry import Spec
+from .cpu_formulas import FLOAT64_FORMS
+
+ENV_VAR = "GATELAB_CPU_KERNELS"
+INPUT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+# Multi-op catalog entries. relu, leaky_relu and prelu are single native ops already.
+COVERED = frozenset(
+    {
+        "gelu", "gelu_tanh", "gelu_sigmoid", "gelu_general", "silu",
+        "gem", "e_gem", "se_gem",
+        "elu", "selu", "celu", "softplus", "mish", "hardswish", "relu_squared",
+        "tanh", "sigmoid",
+    }
+)  # fmt: skip
+
+_log = logging.getLogger(__name__)
+_override: bool | None = None
+
+
+def set_enabled(flag: bool | None) -> None:
+    """Switch the fused CPU path on or off for this process; None defers to GATELAB_CPU_KERNELS."""
+    global _override
+    if flag is not None and not isinstance(flag, bool):
+        raise TypeError(f"set_enabled takes True, False or None, got {flag!r}")
+    _override = flag
+
+
+def enabled() -> bool:
+    """Whether the fused CPU path is on: set_enabled() if called, else GATELAB_CPU_KERNELS != 0."""
+    if _override is not None:
+        return _override
+    value = os.environ.get(ENV_VAR, "1").strip().lower()
+    return value not in ("0", "false", "off", "no")
+
+
+@dataclass
+class CompiledKernel:
+    """One compiled pass (forward or backward) and what it cost to build."""
+
+    key: tuple
+    fn: Callable[..., Tensor] | None  # None: compiling failed, use the exact path
+    compile_seconds: float = 0.0
+
+
+_KERNELS: dict[tuple, CompiledKernel] = {}
+
+
+def compile_log() -> list[dict[str, Any]]:
+    """Every kernel compiled in this process: spec, dtype, pass, compile seconds, ok."""
+    return [
+        {
+            "spec": k.key[0],
+            "dtype": str(k.key[2]).removeprefix("torch."),
+            "pass": k.key[3],
+            "compile_seconds": k.compile_seconds,
+            "ok": k.fn is not None,
+        }
+        for k in _KERNELS.values()
+    ]
+
+
+def clear_cache() -> None:
+    """Forget the in-memory kernels (inductor's disk cache stays): the next call recompiles."""
+    _KERNELS.clear()
+
+
+def _formulas(spec: Spec, x_dtype: torch.dtype) -> tuple[Callable, Callable, torch.dtype]:
+    """(forward, derivative, compute dtype) that the kernels of `spec` evaluate."""
+    if spec.name in FLOAT64_FORMS:
+        forward, derivative = FLOAT64_FORMS[spec.name]
+        return forward, derivative, torch.float64
+    probe = torch.empty(0, dtype=x_dtype)
+    return spec.forward, spec.derivative, compute_dtype(probe, spec.upcast_float32)
+
+
+def own_code(fn: Callable) -> Callable:
+    """A copy of `fn` with its own code object.
+
+    torch.compile keeps one cache of graphs per code object, with a limit of 8 recompiles; the
+    kernels of all activations share two closures' code, so each gets its own copy instead.
+    """
+    return types.FunctionType(
+        fn.__code__.replace(), fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__
+    )
+
+
+def _forward_source(formula: Callable, params: Mapping[str, Any], dtype: torch.dtype):
+    def forward_kernel(x: Tensor) -> Tensor:
+        return formula(x.to(dtype), **params).to(x.dtype)
+
+    return forward_kernel
+
+
+def _backward_source(formula: Callable, params: Mapping[str, Any], dtype: torch.dtype):
+    def backward_kernel(x: Tensor, grad: Tensor) -> Tensor:
+        return (grad.to(dtype) * formula(x.to(dtype), **params)).to(x.dtype)
+
+    return backward_kernel
+
+
+def _build(key: tuple, source: Callable, example: tuple[Tensor, ...]) -> CompiledKernel:
+    compiled = torch.compile(own_code(source), dynamic=True, fullgraph=True)
+    start = time.perf_counter()
+    try:
+        with torch.no_grad():
+            compiled(*example)
+    except Exception as error:  # noqa: BLE001 - any compiler failure means: use the exact path
+        _log.warning(
+            "gatelab: compiling the CPU kernel %s failed (%s: %s); using the exact path. "
+            "Set %s=0 to skip compiling.",
+            key,
+            type(error).__name__,
+            error,
+            ENV_VAR,
+        )
+        return CompiledKernel(key, None, time.perf_counter() - start)
+    return CompiledKernel(key, compiled, time.perf_counter() - start)
+
+
+def kernel(spec: Spec, params: Mapping[str, Any], dtype: torch.dtype, which: str):
+    """The compiled `which` ("forward" or "backward") kernel of `spec`, or None if it failed."""
+    key = (spec.format(params), tuple(sorted(params.items())), dtype, which)
+    if key not in _KERNELS:
+        forward, derivative, compute = _formulas(spec, dtype)
+        example = torch.linspace(-4.0, 4.0, 64, dtype=dtype)
+        if which == "forward":
+            _KERNELS[key] = _build(key, _forward_source(forward, params, compute), (example,))
+        else:
+            source = _backward_source(derivative, params, compute)
+            _KERNELS[key] = _build(key, source, (example, torch.ones_like(example)))
+    return _KERNELS[key].fn
+
+
+def covers(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> bool:
+    """Whether the fused CPU path handles `spec` with `params` on `x` (before compiling)."""
+    return (
+        enabled()
+        and spec.name in COVERED
+        and x.device.type == "cpu"
+        and x.dtype in INPUT_DTYPES
+        and x.numel() > 1  # sizes 0 and 1 would each cost a specialised recompile
+        and not any(isinstance(v, Tensor) for v in params.values())
+    )
+
+
+def _flat_alias(t: Tensor) -> Tensor:
+    """A 1-D contiguous tensor over t's elements that is not a view (no ``_base``).
+
+    The kernels then always see the same kind of input — one dimension, stride 1, no grad, no
+    base — so torch.compile's guards never ask for a recompile whatever the caller's shape.
+    """
+    t = t.detach().contiguous()
+    flat = torch.empty(0, dtype=t.dtype, device=t.device)
+    return flat.set_(t.untyped_storage(), t.storage_offset(), (t.numel(),), (1,))
+
+
+def _run(fn: Callable, *tensors: Tensor) -> Tensor:
+    """Run a kernel on flat aliases of `tensors`; the result has the first tensor's shape."""
+    with torch.no_grad():
+        return fn(*map(_flat_alias, tensors)).view(tensors[0].shape)
+
+
+class CpuActivationFunction(torch.autograd.Function):
+    """f(x) by the fused forward kernel; backward g·f′(x) by the fused backward kernel.
+
+    Saves only x. Under create_graph=True, backward uses the Spec's differentiable derivative
+    (the exact path's formula) so that double backward works.
+    """
+
+    @staticmethod
+    def forward(ctx, x, spec, params, forward_fn):  # type: ignore[override]
+        ctx.spec, ctx.params = spec, params
+        ctx.save_for_backward(x)
+        return _run(forward_fn, x)
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        spec, params = ctx.spec, ctx.params
+        # create_graph=True needs a differentiable backward: the exact path's derivative.
+        backward_fn = None if torch.is_grad_enabled() else kernel(spec, params, x.dtype, "backward")
+        if backward_fn is None:
+            grad_c = grad.to(compute_dtype(x, spec.upcast_float32))
+            grad_x = (grad_c * evaluate(spec, spec.derivative, x, params)).to(x.dtype)
+        else:
+            grad_x = _run(backward_fn, x, grad.to(x.dtype))
+        return grad_x, None, None, None
+
+
+def cpu_apply(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor | None:
+    """f(x) through the fused CPU kernels, differentiably; None where the path does not apply.
+
+    None means: not covered (see :func:`covers`), switched off, or compiling failed — the caller
+    then uses ``gatelab.autograd.apply``.
+    """
+    if not isinstance(x, Tensor):
+        raise TypeError(f"expected a torch.Tensor, got {type(x).__name__}")
+    if not covers(spec, x, params):
+        return None
+    forward_fn = kernel(spec, params, x.dtype, "forward")
+    if forward_fn is None:
+        return None
+    return CpuActivationFunction.apply(x, spec, dict(params), forward_fn)
