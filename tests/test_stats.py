@@ -368,3 +368,10 @@ def test_leaderboard_formats_the_tables():
     assert gelu["diverged"] == 1 and gelu["Δ vs gelu()"] == "—"
     plain = stats.leaderboard(paired_frame())
     assert "p (Wilcoxon)" not in plain.columns and "95% CI" in plain.columns
+
+
+def test_a_sweep_protocol_overrides_the_metrics():
+    protocol = {"metric": "test_loss", "higher_is_better": False, "select_on": "test"}
+    assert stats.metric_for("mnist-mlp") == ("test_accuracy", "val_accuracy", True)
+    assert stats.metric_for("mnist-mlp", protocol) == ("test_loss", "test_accuracy", False)
+    assert stats.metric_for("gpt2") == ("val_loss", "val_loss", False)

@@ -33,7 +33,7 @@ DEMO_SPEC: dict[str, Any] = {
     ],
     "seeds": 3,
     "lrs": [1e-3],
-    "settings": {"dataset": "mnist-5k", "epochs": 5, "device": "cpu"},
+    "settings": {"dataset": "mnist-5k", "epochs": 10, "device": "cpu"},
     "protocol": {"select_on": "val"},
 }
 DEMO_BASELINE = "gelu"

@@ -136,7 +136,16 @@ def load(directory: str | Path):
     import pandas as pd
 
     rows = [flatten(record) for record in read_records(directory)]
+    protocol = _protocol(directory)
     frame = pd.DataFrame(
         rows, columns=None if rows else [*COLUMNS, "versions", "history", "curves"]
     )
+    frame.attrs["protocol"] = protocol  # the sweep's [protocol]: read by gatelab.stats
     return frame
+
+
+def _protocol(directory: str | Path) -> dict[str, Any]:
+    path = Path(directory) / "sweep.json"
+    if not path.exists():
+        return {}
+    return dict(json.loads(path.read_text(encoding="utf-8")).get("protocol") or {})

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -54,8 +54,9 @@ DEFICIT_COLUMNS = ["baseline", "metric", "unit", "baseline_median", "median", "d
 # --- metrics and activation names --------------------------------------------------------------
 
 
-def metric_for(task: str) -> tuple[str, str, bool]:
-    """(test metric, validation metric, higher_is_better) of a task.
+def metric_for(task: str, protocol: Mapping[str, Any] | None = None) -> tuple[str, str, bool]:
+    """(test metric, validation metric, higher_is_better) of a task, or as a sweep's
+    `protocol` sets them (``metric``, ``higher_is_better``, ``select_on`` = "val" | "test").
 
     Classifiers compare accuracy, the autoencoder mean squared error (GELU paper §3.1–3.5), the
     language models validation loss; a task name gatelab does not know is treated as a
@@ -65,8 +66,15 @@ def metric_for(task: str) -> tuple[str, str, bool]:
 
     known = TASKS.get(task)
     if known is None:
-        return "test_accuracy", "val_accuracy", True
-    return known.metric, known.val_metric, known.higher_is_better
+        metric, val_metric, higher = "test_accuracy", "val_accuracy", True
+    else:
+        metric, val_metric, higher = known.metric, known.val_metric, known.higher_is_better
+    if protocol:  # a sweep's [protocol] table (DataFrame.attrs["protocol"]) overrides
+        metric = protocol.get("metric", metric)
+        higher = bool(protocol.get("higher_is_better", higher))
+        split = protocol.get("select_on", "val")
+        val_metric = f"{split}_{val_metric.split('_', 1)[1]}"
+    return metric, val_metric, higher
 
 
 def canonical(activation: str) -> str:
@@ -190,12 +198,13 @@ def select_lr(
     lr. Returns the kept rows (every status) with a column ``chosen_lr``.
     """
     keys = [*group, *extra_axes]
+    protocol = df.attrs.get("protocol")
     df = _prepare(df, [k for k in keys if k not in ("task", "activation")])
     if df.empty:
         return df.assign(chosen_lr=pd.Series(dtype=float))
     kept = []
     for _, rows in _groups(df, keys):
-        _, val_metric, higher = metric_for(rows["task"].iloc[0])
+        _, val_metric, higher = metric_for(rows["task"].iloc[0], protocol)
         lr = _best_lr(rows, val_metric, higher)
         kept.append(rows[rows["lr"] == lr].assign(chosen_lr=lr))
     return pd.concat(kept).sort_index()
@@ -278,7 +287,7 @@ def summarize(
     keys = ["task", "activation", *extra_axes]
     rows_out = []
     for key, rows in _groups(chosen, keys):
-        metric, _, higher = metric_for(rows["task"].iloc[0])
+        metric, _, higher = metric_for(rows["task"].iloc[0], df.attrs.get("protocol"))
         status = rows["status"]
         rows_out.append(
             {
@@ -382,7 +391,7 @@ def paired_comparison(
     rows_out = []
     for key, rows in _groups(chosen[~is_base], [*axes, "activation"]):
         setting = key[:-1]
-        metric, _, higher = metric_for(rows["task"].iloc[0])
+        metric, _, higher = metric_for(rows["task"].iloc[0], df.attrs.get("protocol"))
         base = base_by_setting.get(setting)
         rows_out.append(
             {

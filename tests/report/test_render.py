@@ -258,7 +258,7 @@ def test_an_option_swept_in_one_task_is_kept_apart(results, tmp_path):
 def as_record(row: dict) -> dict:
     """A flattened row back as the trainer's record (what the results store holds)."""
     row = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
-    metrics = {m: row[m] for m in METRICS}
+    metrics = {m: row[m] for m in METRICS if m in row}
     keep = {k: v for k, v in row.items() if k not in METRICS}
     return {**keep, "metrics": metrics, "options": {}}
 

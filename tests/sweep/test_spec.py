@@ -50,7 +50,7 @@ def test_every_problem_is_listed_at_once():
         "settings": {"scale": "huge", "epochz": 3},
         "axes": {"dropout": 0.5},
         "overrides": {"mnist-ae": {"epochs": 2}},
-        "protocol": {"select_on": "test", "metrik": "x"},
+        "protocol": {"select_on": "train", "metrik": "x"},
         "colour": "blue",
     }
     with pytest.raises(SpecError) as caught:
@@ -67,7 +67,7 @@ def test_every_problem_is_listed_at_once():
         "'epochz'",
         "axis needs a non-empty list",
         "[overrides.mnist-ae]: mnist-ae is not in tasks",
-        "select_on = 'test'",
+        "select_on = 'train'",
         "unknown key 'metrik'",
     ]:
         assert expected in message, expected

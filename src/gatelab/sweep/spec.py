@@ -18,7 +18,7 @@
     epochs = 5
 
     [protocol]                     # how the statistics read the results
-    select_on = "val"              # the split whose median picks the lr ("val" or "none")
+    select_on = "val"              # the split whose median picks the lr ("val"; "test" allowed)
     metric = "test_accuracy"       # default: each task's own (test_accuracy / test_mse)
     higher_is_better = true
 
@@ -127,8 +127,7 @@ def parse_spec(raw: Mapping[str, Any], default_name: str = "sweep") -> SweepSpec
             problems.append(f"[overrides.{task}]: {task} is not in tasks = {tasks}")
     protocol = dict(raw.get("protocol", {}) or {})
     _unknown(protocol, PROTOCOL_KEYS, "[protocol]", problems)
-    if protocol.get("select_on", "val") not in ("val", "none"):
-        problems.append(f'[protocol] select_on = {protocol["select_on"]!r}: use "val" or "none"')
+    _check_protocol(protocol, problems)
     points: list[GridPoint] = []
     for name in tasks:
         local = overrides.get(name, {}) or {}
@@ -142,6 +141,17 @@ def parse_spec(raw: Mapping[str, Any], default_name: str = "sweep") -> SweepSpec
         raise SpecError(list(dict.fromkeys(problems)))
     name = str(raw.get("name", default_name))
     return SweepSpec(name, tuple(points), protocol, dict(raw))
+
+
+def _check_protocol(protocol: Mapping[str, Any], problems: list[str]) -> None:
+    from gatelab.results import METRICS
+
+    if protocol.get("select_on", "val") not in ("val", "test"):
+        problems.append(f'[protocol] select_on = {protocol["select_on"]!r}: use "val" or "test"')
+    if "metric" in protocol and protocol["metric"] not in METRICS:
+        problems.append(f"[protocol] metric = {protocol['metric']!r}: one of {', '.join(METRICS)}")
+    if not isinstance(protocol.get("higher_is_better", True), bool):
+        problems.append("[protocol] higher_is_better: true or false")
 
 
 def _unknown(table: Any, allowed: set[str], where: str, problems: list[str]) -> None:
