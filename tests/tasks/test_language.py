@@ -63,3 +63,23 @@ def test_two_gloo_ranks_agree_on_loss_and_weights(tmp_path):
     assert (
         record["status"] == "ok" and record["history"][0]["train_loss"] == ranks[0]["train_loss"][0]
     )
+
+
+class Interrupt(BaseException):
+    """Stands in for a kill (not an Exception: the trainer does not record it)."""
+
+
+def test_language_runs_resume_to_the_same_result(tmp_path, one_thread):
+    config = RunConfig("gpt2", scale="smoke", epochs=2, options={"tokenizer": "bytes"})
+    reference = run(config, tmp_path / "full", **QUIET)
+
+    def stop_after_first_evaluation(line: str) -> None:
+        if "epoch 1/2" in line:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        run(config, tmp_path / "killed", log=stop_after_first_evaluation, progress=False)
+    resumed = run(config, tmp_path / "killed", resume=True, **QUIET)
+    strip = lambda r: [{k: v for k, v in row.items() if k != "seconds"} for row in r["history"]]  # noqa: E731
+    assert strip(resumed) == strip(reference)
+    assert resumed["metrics"] == reference["metrics"]
