@@ -20,6 +20,7 @@ reported as one line ``gatelab: error: …`` on stderr with exit status 2 (handl
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
 import os
@@ -466,43 +467,25 @@ def add_analyze(subparsers: Any) -> None:
 # --- entry point ------------------------------------------------------------------------------
 
 
+def _registrar(module: str, name: str) -> Registrar:
+    """A registrar defined in another module, imported when the parser is built (those modules
+    import this one, so they cannot be imported at its top)."""
+
+    def add(subparsers: Any) -> None:
+        getattr(importlib.import_module(module, __package__), name)(subparsers)
+
+    add.__name__ = name
+    return add
+
+
+add_demo = _registrar(".cli_sweep", "add_demo")
+add_tasks = _registrar(".cli_train", "add_tasks")
+add_run = _registrar(".cli_train", "add_run")
+add_sweep = _registrar(".cli_sweep", "add_sweep")
+add_report = _registrar(".report.cli", "add_report")
+add_bench = _registrar(".bench", "add_bench")
+
 #: Registrars of the subcommands, in `gatelab --help` order; append new ones here.
-def add_run(subparsers: Any) -> None:
-    from .cli_train import add_run as add  # cli_train imports this module: import it late
-
-    add(subparsers)
-
-
-def add_tasks(subparsers: Any) -> None:
-    from .cli_train import add_tasks as add
-
-    add(subparsers)
-
-
-def add_sweep(subparsers: Any) -> None:
-    from .cli_sweep import add_sweep as add
-
-    add(subparsers)
-
-
-def add_demo(subparsers: Any) -> None:
-    from .cli_sweep import add_demo as add
-
-    add(subparsers)
-
-
-def add_bench(subparsers: Any) -> None:
-    from .bench import add_bench as add
-
-    add(subparsers)
-
-
-def add_report(subparsers: Any) -> None:
-    from .report.cli import add_report as add
-
-    add(subparsers)
-
-
 COMMANDS: list[Registrar] = [
     add_demo, add_list, add_show, add_analyze, add_tasks, add_run, add_sweep, add_report,
     add_bench,

@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gatelab.data.text import BYTE_SPECIALS, load_text, mask_tokens
+from gatelab.data.text import BYTE_SPECIALS, mask_tokens
 from gatelab.models.bert import Bert, BertConfig
 from gatelab.modules import Activation
 
@@ -108,21 +108,6 @@ def test_bad_configurations_name_the_fix():
     model = Bert(BertConfig.preset("smoke", vocab_size=10))
     with pytest.raises(ValueError, match="exceeds the model's context 64"):
         model(torch.zeros(1, 65, dtype=torch.long))
-
-
-@pytest.fixture(scope="module")
-def stdlib_bytes(tmp_path_factory):
-    cache = tmp_path_factory.getbasetemp() / "gatelab-tokens"  # shared by this session's tests
-    return load_text("stdlib", "bytes", cache_dir=cache)
-
-
-@pytest.fixture
-def one_thread():
-    """Tiny models gain nothing from intra-op threads, and lose much on a loaded machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_smoke_model_learns_masked_bytes_of_the_stdlib_corpus(stdlib_bytes, one_thread):

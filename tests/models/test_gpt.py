@@ -10,7 +10,6 @@ import pytest
 import torch
 
 import gatelab
-from gatelab.data.text import load_text
 from gatelab.models.glu import MLP_KINDS
 from gatelab.models.gpt import GPT, GPTConfig
 from gatelab.modules import Activation
@@ -121,21 +120,6 @@ def test_bad_configurations_name_the_fix():
     model = GPT(GPTConfig.preset("smoke", vocab_size=10, context=8))
     with pytest.raises(ValueError, match="exceeds the model's context 8"):
         model(torch.zeros(1, 9, dtype=torch.long))
-
-
-@pytest.fixture(scope="module")
-def stdlib_bytes(tmp_path_factory):
-    cache = tmp_path_factory.getbasetemp() / "gatelab-tokens"  # shared by this session's tests
-    return load_text("stdlib", "bytes", cache_dir=cache)
-
-
-@pytest.fixture
-def one_thread():
-    """Tiny models gain nothing from intra-op threads, and lose much on a loaded machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_smoke_model_learns_the_stdlib_corpus(stdlib_bytes, one_thread):

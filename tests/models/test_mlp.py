@@ -9,20 +9,7 @@ from torch import nn
 
 import gatelab
 from gatelab.models import MLP, frame_classifier, window_tagger
-
-
-def call_order(model: nn.Module, x: torch.Tensor) -> list[str]:
-    """Class names of the leaf modules in the order the forward pass calls them."""
-    names: list[str] = []
-    hooks = [
-        module.register_forward_hook(lambda m, i, o: names.append(type(m).__name__))
-        for module in model.modules()
-        if not list(module.children())
-    ]
-    model(x)
-    for hook in hooks:
-        hook.remove()
-    return names
+from models.helpers import call_order
 
 
 def linear_shapes(model: nn.Module) -> list[tuple[int, int]]:

@@ -12,22 +12,13 @@ from torch import nn
 import gatelab
 from gatelab.models import PreActResNet, cifar_resnet
 from gatelab.models.resnet import ZeroPadShortcut
+from models import helpers
 
 CORE = (nn.Conv2d, nn.BatchNorm2d, nn.GroupNorm, gatelab.Activation)
 
 
 def call_order(model: nn.Module, x: torch.Tensor, kinds: tuple[type, ...] = CORE) -> list[str]:
-    """Class names of the modules of `kinds` in the order the forward pass calls them."""
-    names: list[str] = []
-    hooks = [
-        module.register_forward_hook(lambda m, i, o: names.append(type(m).__name__))
-        for module in model.modules()
-        if isinstance(module, kinds)
-    ]
-    model(x)
-    for hook in hooks:
-        hook.remove()
-    return names
+    return helpers.call_order(model, x, kinds)
 
 
 def count(model: nn.Module) -> int:

@@ -11,22 +11,13 @@ from torch import nn
 
 import gatelab
 from gatelab.models import WideResNet
+from models import helpers
 
 ORDERED = (nn.Conv2d, nn.BatchNorm2d, nn.Dropout, nn.Linear, gatelab.Activation)
 
 
 def call_order(model: nn.Module, x: torch.Tensor) -> list[str]:
-    """Class names of the modules of ORDERED in the order the forward pass calls them."""
-    names: list[str] = []
-    hooks = [
-        module.register_forward_hook(lambda m, i, o: names.append(type(m).__name__))
-        for module in model.modules()
-        if isinstance(module, ORDERED)
-    ]
-    model(x)
-    for hook in hooks:
-        hook.remove()
-    return names
+    return helpers.call_order(model, x, ORDERED)
 
 
 def wrn_parameters_by_hand(depth: int, k: int, classes: int) -> int:

@@ -9,20 +9,11 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 from gatelab.tasks import RunConfig
 from gatelab.train import run
 
 QUIET = {"log": lambda line: None, "progress": False}
-
-
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small matrices: one thread is faster, and the test is stable
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("task, metrics", [("gpt2", {"val_loss", "val_perplexity"}),

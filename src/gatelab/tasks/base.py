@@ -187,6 +187,11 @@ def data_root(config: RunConfig) -> Path | None:
     return Path(config.data_root).expanduser() if config.data_root else None
 
 
+def adam(params, lr: float) -> torch.optim.Optimizer:
+    """Adam with its default betas (0.9, 0.999), as the GELU paper's experiments use it."""
+    return torch.optim.Adam(params, lr=lr)
+
+
 # --- schedules (pure functions of the step) ---------------------------------------------------
 
 

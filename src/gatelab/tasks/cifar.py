@@ -30,6 +30,7 @@ from .base import (
     RunConfig,
     Task,
     TensorData,
+    adam,
     cosine,
     linear_decay_from_half,
     register_task,
@@ -81,10 +82,6 @@ def sgd(momentum: float, weight_decay: float, nesterov: bool):
         )
 
     return make
-
-
-def adam(params, lr: float) -> torch.optim.Optimizer:
-    return torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999))
 
 
 def build_cnn9(config: RunConfig, device: torch.device) -> Experiment:

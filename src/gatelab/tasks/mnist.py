@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from .base import Experiment, RunConfig, Task, TensorData, constant, register_task
+from .base import Experiment, RunConfig, Task, TensorData, adam, constant, register_task
 from .datasets import load
 from .preprocess import split_validation, unit_range
 
@@ -36,10 +36,6 @@ def mnist_data(config: RunConfig) -> TensorData:
     train, val = split_validation(x, splits.train_y, max(1, round(len(x) / 12)))
     test = (unit_range(splits.test_x).flatten(1), splits.test_y)
     return TensorData(train, val, test, splits.num_classes, splits.name, splits.source)
-
-
-def adam(params, lr: float) -> torch.optim.Optimizer:
-    return torch.optim.Adam(params, lr=lr)
 
 
 def build_mlp(config: RunConfig, device: torch.device, dropout: float) -> Experiment:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import Experiment, RunConfig, Task, TensorData, constant, register_task
+from .base import Experiment, RunConfig, Task, TensorData, adam, constant, register_task
 from .datasets import load
 from .preprocess import split_validation
 
@@ -34,10 +34,6 @@ def vector_data(config: RunConfig, choices: tuple[str, ...]) -> TensorData:
         train, val = split_validation(splits.train_x, splits.train_y, size)
     pairs = [(x.float(), y) for x, y in (train, val, (splits.test_x, splits.test_y))]
     return TensorData(*pairs, splits.num_classes, splits.name, splits.source)
-
-
-def adam(params, lr: float) -> torch.optim.Optimizer:
-    return torch.optim.Adam(params, lr=lr)
 
 
 def build_twitter_pos(config: RunConfig, device: torch.device) -> Experiment:
