@@ -7,8 +7,8 @@ import gzip
 import numpy as np
 import pytest
 
+from data.formats import IDX_TYPE_CODES, idx_bytes, write_idx
 from gatelab.data.idx import IdxFormatError, parse_idx, read_idx
-from tests.data.formats import IDX_TYPE_CODES, idx_bytes, write_idx
 
 
 def test_hand_written_uint8_matrix():

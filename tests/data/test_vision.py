@@ -17,9 +17,9 @@ import pytest
 import torch
 
 import gatelab.data.vision as vision
+from data.formats import write_cifar_batch, write_mnist_raw, write_stl10
 from gatelab.data import VISION_DATASETS, ArraySplits, DatasetNotFound, load_vision
 from gatelab.data.vision import default_data_root
-from tests.data.formats import write_cifar_batch, write_mnist_raw, write_stl10
 
 IDX_NAMES = [
     "train-images-idx3-ubyte",

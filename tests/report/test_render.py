@@ -20,7 +20,7 @@ from gatelab.cli import UsageError, build_parser  # noqa: E402
 from gatelab.report import render, tables  # noqa: E402
 from gatelab.report.cli import add_report, missing_report_extra  # noqa: E402
 from gatelab.results import METRICS, RecordWriter  # noqa: E402
-from tests.report.test_figures import synthetic_results  # noqa: E402
+from report.test_figures import synthetic_results  # noqa: E402
 
 
 @pytest.fixture(scope="module")
