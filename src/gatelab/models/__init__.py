@@ -13,16 +13,30 @@ smaller values give quick smoke-scale versions.
 | `cifar_resnet` (`CifarResNet`) | He et al. 2016 §4.2 (ResNet-56 of Krause 2026) |
 | `PreActResNet` | He et al. 2016b, selectable BN/LN/GN (stand-in for Lee 2023's residual CNN) |
 | `WideResNet` | Zagoruyko & Komodakis 2016, GELU paper §3.5 block order (WRN-40-4) |
+| `GPT`, `GPTConfig` | Radford et al. 2019 (GPT-2) as in nanoGPT; Krause 2026's testbed |
+| `Bert`, `BertConfig` | Devlin et al. 2019; BERT-small of Turc et al. 2019 |
+| `GatedMLP`, `PlainMLP`, `build_mlp` | Shazeer 2020 (GLU variants); `mlp_hidden`'s width rule |
 """
 
 from .autoencoder import Autoencoder
+from .bert import Bert, BertConfig
 from .cnn9 import CNN9
+from .glu import GatedMLP, PlainMLP, build_mlp, mlp_hidden
+from .gpt import GPT, GPTConfig
 from .mlp import MLP, frame_classifier, window_tagger
 from .resnet import NORMS, CifarResNet, PreActResNet, cifar_resnet
 from .wrn import WideResNet
 
 __all__ = [
     "CNN9",
+    "GPT",
+    "Bert",
+    "BertConfig",
+    "GPTConfig",
+    "GatedMLP",
+    "PlainMLP",
+    "build_mlp",
+    "mlp_hidden",
     "MLP",
     "NORMS",
     "Autoencoder",
