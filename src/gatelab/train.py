@@ -26,6 +26,7 @@ larger ones (STL-10) stream through a DataLoader. Guarantees:
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import platform
 import sys
@@ -147,8 +148,6 @@ def _finish_distributed(trainer: Trainer, out: Path | None) -> None:
 
 
 def _finished_record(path: Path, config: RunConfig) -> dict[str, Any] | None:
-    import json
-
     record = json.loads(path.read_text(encoding="utf-8"))
     if record.get("config") == _jsonable(config.identity()) and record["status"] != "failed":
         return record
@@ -173,7 +172,6 @@ class Trainer:
         self.status = "ok"
         self.diverged_epoch: int | None = None
         self.curves: dict[str, Any] = {}
-        self.final: dict[str, float] = {}
         self.train_seconds = 0.0
         self.train_samples = 0
         self.elapsed_before = 0.0  # wall time of earlier segments of a resumed run

@@ -98,7 +98,7 @@ class Experiment:
     """A built task: model, data, optimiser factory, schedule and per-batch augmentation."""
 
     model: nn.Module
-    data: TensorData
+    data: TensorData | Any  # TensorData, or what train_batches draws from (gatelab.data.text)
     objective: Objective
     batch_size: int
     make_optimizer: Callable[[Iterable[nn.Parameter], float], torch.optim.Optimizer]

@@ -3,6 +3,8 @@ synthetic stand-ins, and the smoke scale's subsampling."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from gatelab.data.splits import ArraySplits
 
 from .base import RunConfig, data_root
@@ -52,7 +54,7 @@ def _load_real(name: str, config: RunConfig) -> ArraySplits:
     return load_vision(name, root=root, download=config.download)
 
 
-def _required(root, name: str):
+def _required(root: Path | None, name: str) -> Path:
     if root is None:
         raise ValueError(
             f"{name} cannot be redistributed or downloaded: pass --data-root DIR with your copy "
