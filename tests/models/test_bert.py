@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from gatelab.data.text import BYTE_SPECIALS, mask_tokens
 from gatelab.models.bert import Bert, BertConfig
 from gatelab.modules import Activation
+from models.helpers import validation_loss_drop
 
 
 def test_small_preset_is_bert_small_with_parameters_counted_by_hand():
@@ -114,16 +115,7 @@ def test_smoke_model_learns_masked_bytes_of_the_stdlib_corpus(stdlib_bytes, one_
     torch.manual_seed(0)
     data = stdlib_bytes
     model = Bert(BertConfig.preset("smoke", vocab_size=data.vocab_size))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    val = data.val.mlm_batch(32, 64, torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        before = model(*val)[1].item()
-    generator = torch.Generator().manual_seed(0)
-    for _ in range(30):
-        loss = model(*data.train.mlm_batch(8, 32, generator))[1]
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    with torch.no_grad():
-        after = model(*val)[1].item()
+    before, after = validation_loss_drop(
+        model, lambda split, *args: getattr(data, split).mlm_batch(*args)
+    )
     assert before > 5.0 and after < before - 1.0  # ln 260 = 5.56 → byte unigram level ≈ 3.5

@@ -13,6 +13,7 @@ import gatelab
 from gatelab.models.glu import MLP_KINDS
 from gatelab.models.gpt import GPT, GPTConfig
 from gatelab.modules import Activation
+from models.helpers import validation_loss_drop
 
 
 def meta_gpt(**overrides) -> GPT:
@@ -126,16 +127,7 @@ def test_smoke_model_learns_the_stdlib_corpus(stdlib_bytes, one_thread):
     torch.manual_seed(0)
     data = stdlib_bytes
     model = GPT(GPTConfig.preset("smoke", vocab_size=data.vocab_size))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    val = data.val.sample(32, 64, torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        before = model(*val)[1].item()
-    generator = torch.Generator().manual_seed(0)
-    for _ in range(30):
-        loss = model(*data.train.sample(8, 32, generator))[1]
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    with torch.no_grad():
-        after = model(*val)[1].item()
+    before, after = validation_loss_drop(
+        model, lambda split, *args: getattr(data, split).sample(*args)
+    )
     assert before > 5.0 and after < before - 1.0  # ln 260 = 5.56 → byte unigram level ≈ 3.5
