@@ -20,3 +20,27 @@ def test_ci_installs_and_tests_as_the_readme_says():
     assert install in readme and install in ci
     for command in ("ruff check src tests benchmarks", "pytest -q -n 2"):
         assert command in readme and command in ci
+
+
+def test_the_readme_sweep_spec_is_valid():
+    import re
+
+    from gatelab.sweep import parse_spec
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    (block,) = re.findall(r"```toml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    spec = parse_spec(tomllib.loads(block))
+    assert {p.config.task for p in spec.points} == {"mnist-mlp", "mnist-noise"}
+    assert {p.config.epochs for p in spec.points if p.config.task == "mnist-noise"} == {10}
+
+
+def test_readme_tasks_table_lists_every_task():
+    from gatelab.tasks import TASKS
+
+    text = (ROOT / "README.md").read_text()
+    for name in TASKS:
+        assert f"`{name}`" in text, name
