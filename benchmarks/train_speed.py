@@ -32,7 +32,7 @@ def trainer_samples_per_second(config: RunConfig, limit: int | None) -> float:
     trainer.setup(resume=False, train_limit=limit)
     for epoch in range(1, config.epochs + 1):
         start = time.perf_counter()
-        trainer._train_epoch(epoch)  # ends with .item(): the device is synchronised
+        trainer.train_epoch(epoch)  # ends with .item(): the device is synchronised
         trainer.train_seconds += time.perf_counter() - start
     return trainer.train_samples / trainer.train_seconds
 

@@ -375,3 +375,21 @@ def test_a_sweep_protocol_overrides_the_metrics():
     assert stats.metric_for("mnist-mlp") == ("test_accuracy", "val_accuracy", True)
     assert stats.metric_for("mnist-mlp", protocol) == ("test_loss", "test_accuracy", False)
     assert stats.metric_for("gpt2") == ("val_loss", "val_loss", False)
+
+
+def test_an_axis_of_one_task_does_not_hide_another_tasks_baseline():
+    rows = []
+    for task, dropouts in (("mnist-mlp", (0.0, 0.5)), ("cifar10-cnn9", (float("nan"),))):
+        for dropout in dropouts:
+            for activation, accuracy in (("gelu", 0.90), ("relu", 0.88)):
+                for seed in range(3):
+                    rows.append({"task": task, "activation": activation, "seed": seed,
+                                 "lr": 1e-3, "status": "ok", "dropout": dropout,
+                                 "test_accuracy": accuracy + 0.01 * seed,
+                                 "val_accuracy": accuracy})  # fmt: skip
+    frame = pd.DataFrame(rows)
+    paired = stats.paired_comparison(frame, "gelu", extra_axes=("dropout",))
+    cnn = paired[paired["task"] == "cifar10-cnn9"]
+    assert len(cnn) == 1 and cnn["n_pairs"].item() == 3  # NaN setting matched its baseline
+    ranked = stats.ranks(stats.summarize(frame, n_boot=10, extra_axes=("dropout",)))
+    assert "cifar10-cnn9" in ranked.columns and "mnist-mlp[dropout=0.5]" in ranked.columns

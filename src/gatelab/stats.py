@@ -159,6 +159,13 @@ def _check_design(df: pd.DataFrame, keys: list[str]) -> None:
             )
 
 
+def _key(values: Any) -> tuple:
+    """A group key usable in a dict: NaN (an axis that does not apply to a task) becomes None,
+    since NaN != NaN would never find its own setting again."""
+    values = values if isinstance(values, tuple) else (values,)
+    return tuple(None if isinstance(v, float) and np.isnan(v) else v for v in values)
+
+
 def _groups(df: pd.DataFrame, keys: list[str]):
     """Group rows by `keys` in order of first appearance, keeping NaN keys."""
     return df.groupby(keys, sort=False, dropna=False)
@@ -387,12 +394,12 @@ def paired_comparison(
         return pd.DataFrame(columns=["task", "activation", *extra_axes, *PAIRED_COLUMNS])
     is_base = _baseline_rows(chosen, baseline)
     axes = ["task", *extra_axes]
-    base_by_setting = {key: rows for key, rows in _groups(chosen[is_base], axes)}
+    base_by_setting = {_key(key): rows for key, rows in _groups(chosen[is_base], axes)}
     rows_out = []
     for key, rows in _groups(chosen[~is_base], [*axes, "activation"]):
         setting = key[:-1]
         metric, _, higher = metric_for(rows["task"].iloc[0], df.attrs.get("protocol"))
-        base = base_by_setting.get(setting)
+        base = base_by_setting.get(_key(setting))
         rows_out.append(
             {
                 **dict(zip(axes, setting)),
@@ -464,10 +471,12 @@ def _setting_label(summary: pd.DataFrame) -> pd.Series:
     axes = list(summary.attrs.get("extra_axes", ()))
     if not axes:
         return summary["task"].astype(str)
-    extras = summary[axes].apply(
-        lambda row: ",".join(f"{a}={row[a]}" for a in axes), axis=1, result_type="reduce"
-    )
-    return summary["task"].astype(str) + "[" + extras + "]"
+
+    def label(row: pd.Series) -> str:
+        values = [f"{a}={row[a]}" for a in axes if not pd.isna(row[a])]  # axes of other tasks
+        return f"{row['task']}[{','.join(values)}]" if values else str(row["task"])
+
+    return summary.apply(label, axis=1, result_type="reduce")
 
 
 def ranks(summary: pd.DataFrame) -> pd.DataFrame:

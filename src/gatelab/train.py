@@ -232,7 +232,7 @@ class Trainer:
         while self.epoch < self.config.epochs and self.status == "ok":
             epoch = self.epoch + 1
             started = time.perf_counter()
-            train_loss = self._train_epoch(epoch)
+            train_loss = self.train_epoch(epoch)
             seconds = time.perf_counter() - started
             self.train_seconds += seconds
             row = {"epoch": epoch, "train_loss": train_loss}
@@ -250,7 +250,7 @@ class Trainer:
             extra = self.experiment.final_eval(self.model, self.data, self._evaluate)
             self.curves = extra.get("curves", {})
 
-    def _train_epoch(self, epoch: int) -> float:
+    def train_epoch(self, epoch: int) -> float:
         experiment, model = self.experiment, self.model
         model.train()
         seed = _epoch_seed(self.config.seed, self.rank, epoch)
