@@ -98,9 +98,19 @@ def run_demo(args: argparse.Namespace) -> int:
     return _sweep_and_report(spec, args.out, args, DEMO_BASELINE)
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: an integer ≥ 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _executor_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--executor", default="local", choices=("local", "ray"))
-    parser.add_argument("--workers", type=int, help="parallel runs (default: one per core)")
+    parser.add_argument(
+        "--workers", type=_positive_int, help="parallel runs (default: one per core)"
+    )
     parser.add_argument(
         "--ray-address",
         metavar="ADDR",

@@ -95,3 +95,10 @@ def test_ray_executor_gives_the_local_executors_records(tmp_path):
     local = run_sweep(spec, tmp_path / "local", workers=2, **QUIET)
     remote = run_sweep(spec, tmp_path / "ray", executor="ray", workers=2, **QUIET)
     assert table(remote) == table(local)
+
+
+def test_cli_rejects_zero_workers(capsys):
+    from gatelab.cli import main
+
+    assert main(["demo", "--workers", "0"]) == 2
+    assert "--workers: must be at least 1" in capsys.readouterr().err
