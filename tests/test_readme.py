@@ -18,7 +18,7 @@ def test_ci_installs_and_tests_as_the_readme_says():
     ci = (ROOT / ".ci" / "run").read_text()
     install = "pip install torch==2.14.1 torchvision==0.29.1 -e '.[dev]'"
     assert install in readme and install in ci
-    for command in ("ruff check src tests benchmarks", "pytest -q -n 2"):
+    for command in ("ruff check src tests benchmarks tools", "pytest -q -n 2"):
         assert command in readme and command in ci
 
 

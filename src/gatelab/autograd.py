@@ -104,7 +104,7 @@ def apply(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor:
         fused = None
         if x.is_cuda:
             fused = _triton_apply(spec, x, params)
-        elif x.device.type == "cpu" and x.numel() >= CPU_KERNEL_MIN_NUMEL:
+        elif x.device.type == "cpu":
             fused = _cpu_apply(spec, x, params)
         if fused is not None:
             return fused
@@ -113,16 +113,9 @@ def apply(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor:
     return ActivationFunction.apply(x, spec, constants, names, *tensors)
 
 
-#: CPU tensors from this size on take the fused kernels of :mod:`gatelab.kernels.cpu` (same
-#: accuracy). Below it the call overhead of a compiled kernel (~50 µs) outweighs the gain: at
-#: 2^10 elements fused is 3–10× slower than eager, from 2^14 on it is faster, at 2^22 it is
-#: 5–58× faster than the eager float64 chain (benchmarks/cpu_kernels.py).
-CPU_KERNEL_MIN_NUMEL = 1 << 16
-
-
 def _cpu_apply(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor | None:
-    """The fused CPU kernels (compiled on first use per activation; None: not covered,
-    switched off with GATELAB_CPU_KERNELS=0, or compiling failed)."""
+    """The fused CPU kernels of :mod:`gatelab.kernels.cpu` (None: not covered, switched off
+    with GATELAB_CPU_KERNELS=0, or building failed)."""
     from .kernels.cpu import cpu_apply
 
     return cpu_apply(spec, x, params)

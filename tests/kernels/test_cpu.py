@@ -1,4 +1,5 @@
-"""The fused CPU path (gatelab.kernels.cpu): accuracy against mpmath, autograd, coverage, fallback.
+"""The compiled CPU kernels (gatelab.kernels.cpu, torch.compile of float64 formulas) and the
+dispatch between them and the C kernels: accuracy against mpmath, autograd, coverage, fallback.
 
 The references are the independent mpmath formulas of tests/reference.py, with the bounds of
 tests/test_numerics.py (float32 ≤ 2 ulp, half types ≤ 1 ulp). Each compiled kernel costs about
@@ -24,7 +25,7 @@ ACCURACY_SPECS = ["e_gem", "se_gem(N=2, alpha=0.1)", "gem(N=3)", "gelu"]
 
 def fused(text, x):
     spec, params = resolve(text)
-    return cpu.cpu_apply(spec, x, params)
+    return cpu.compiled_apply(spec, x, params)
 
 
 @pytest.fixture(autouse=True)
@@ -178,3 +179,18 @@ def test_rejects_non_tensors():
     spec, params = resolve("e_gem")
     with pytest.raises(TypeError, match="torch.Tensor"):
         cpu.cpu_apply(spec, [1.0, 2.0], params)
+
+
+def test_dispatch_prefers_the_c_kernels_for_float32_and_compiles_the_rest():
+    spec, params = resolve("e_gem")
+    small32, small16 = torch.randn(8), torch.randn(8).half()
+    large16 = torch.randn(cpu.COMPILED_MIN_NUMEL).half()
+    assert cpu.covers(spec, small32, params) and not cpu.covers(spec, small16, params)
+    assert cpu.covers(spec, large16, params)
+    y = cpu.cpu_apply(spec, small32.requires_grad_(), params)
+    assert y.grad_fn.name() == "NativeActivationFunctionBackward"
+    assert cpu.cpu_apply(spec, small16, params) is None
+    y16 = cpu.cpu_apply(spec, large16.requires_grad_(), params)
+    assert y16.grad_fn.name() == "CpuActivationFunctionBackward"
+    mish, mish_params = resolve("mish")
+    assert cpu.cpu_apply(mish, small32, mish_params) is None  # not in C: compiled from 2^16 on

@@ -1,26 +1,33 @@
-"""The fused CPU path: one compiled loop per activation that loads, computes and stores once.
+"""The fused CPU path: one loop per activation and pass that loads, computes and stores once.
 
-The exact path (:mod:`gatelab.autograd`) runs a Spec's formula as a chain of eager torch ops in
-float64, one pass over memory per op. Here the same formula is handed to ``torch.compile``
-(inductor's C++ code generation, vectorised with at::vec), which fuses load-float32 /
-compute-float64 / store-float32 into a single loop — one forward kernel f(x) and one backward
-kernel g·f′(x). The GEM family uses the single-division float64 forms of
-:mod:`gatelab.kernels.cpu_formulas`; every other covered entry compiles its Spec's own
-``forward`` and ``derivative``, so the formulas keep one source of truth.
+Two implementations, chosen per call by :func:`cpu_apply`:
+
+- **C kernels** (:mod:`gatelab.kernels.cpu_native`) for float32 tensors of gelu, gelu_tanh,
+  gelu_sigmoid, silu and the GEM family, at every size: hand-written float32 loops with
+  error-free transformations (forward ≤ 1.5 ulp measured, see that module), vectorised and
+  threaded, ~3 µs per call.
+- **torch.compile** of float64 formulas for everything else covered (half types, elu, mish, …),
+  from :data:`COMPILED_MIN_NUMEL` elements on: the Spec's formula (the GEM family uses the
+  single-division forms of :mod:`gatelab.kernels.cpu_formulas`) handed to inductor's C++ code
+  generation, which fuses load / compute-float64 / store into one loop, forward f(x) and
+  backward g·f′(x); 0.5 ulp, but float64 division and erfc/exp cost more than the memory
+  traffic.
+
+About the compiled kernels:
 
 - Compiled lazily per (activation, parameters, dtype, pass) with dynamic shapes, so one compile
   serves every size; cached in memory here and on disk by inductor's FX-graph cache.
   :func:`compile_log` reports how long each compile took (cold: minutes of gcc on the first
   process; warm, from inductor's disk cache: about a second).
-- Inputs are float16, bfloat16 or float32 on the CPU; float64 inputs keep the exact path
-  (its double-double tails are not written for a fused loop), as do tensor-valued (learnable)
-  parameters and entries outside :data:`COVERED`.
+- float64 inputs keep the exact path (its double-double tails are not written for a fused
+  loop), as do tensor-valued (learnable) parameters and entries outside :data:`COVERED`.
 - When compiling fails (no C++ compiler, an inductor error) the failure is logged once per
   kernel and :func:`cpu_apply` returns None from then on, so callers keep the exact path.
-- ``GATELAB_CPU_KERNELS=0`` in the environment, or :func:`set_enabled(False) <set_enabled>`,
-  switches the path off.
-- Backward saves only x, like ``autograd.ActivationFunction``; under ``create_graph=True`` it
-  uses the exact path's differentiable derivative so double backward keeps working.
+
+``GATELAB_CPU_KERNELS=0`` in the environment, or :func:`set_enabled(False) <set_enabled>`,
+switches both off (the exact float64 path, 0.5 ulp, then serves every call). Backward saves only
+x, like ``autograd.ActivationFunction``; under ``create_graph=True`` it uses the exact path's
+differentiable derivative so double backward keeps working.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from torch import Tensor
 
 from ..autograd import compute_dtype, evaluate
 from ..registry import Spec
+from . import cpu_native
 from .cpu_formulas import FLOAT64_FORMS
 
 ENV_VAR = "GATELAB_CPU_KERNELS"
@@ -51,6 +59,11 @@ COVERED = frozenset(
         "tanh", "sigmoid",
     }
 )  # fmt: skip
+
+#: The compiled kernels serve CPU tensors from this size on: below it their call overhead
+#: (~50 µs) outweighs the gain — at 2^10 elements they are 3–10× slower than eager, from 2^14 on
+#: faster (benchmarks/cpu_kernels.py). The C kernels have no such limit.
+COMPILED_MIN_NUMEL = 1 << 16
 
 _log = logging.getLogger(__name__)
 _override: bool | None = None
@@ -178,7 +191,16 @@ def kernel(spec: Spec, params: Mapping[str, Any], dtype: torch.dtype, which: str
 
 
 def covers(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> bool:
-    """Whether the fused CPU path handles `spec` with `params` on `x` (before compiling)."""
+    """Whether :func:`cpu_apply` handles `spec` with `params` on `x` (before building anything)."""
+    if not enabled():
+        return False
+    if cpu_native.covers(spec.name, x, params):
+        return True
+    return compiled_covers(spec, x, params) and x.numel() >= COMPILED_MIN_NUMEL
+
+
+def compiled_covers(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> bool:
+    """Whether the torch.compile kernels handle `spec` with `params` on `x` (at any size)."""
     return (
         enabled()
         and spec.name in COVERED
@@ -233,17 +255,56 @@ class CpuActivationFunction(torch.autograd.Function):
         return grad_x, None, None, None
 
 
-def cpu_apply(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor | None:
-    """f(x) through the fused CPU kernels, differentiably; None where the path does not apply.
+class NativeActivationFunction(torch.autograd.Function):
+    """f(x) and g·f′(x) by the C kernels; saves only x; double backward via the exact path."""
 
-    None means: not covered (see :func:`covers`), switched off, or compiling failed — the caller
-    then uses ``gatelab.autograd.apply``.
-    """
-    if not isinstance(x, Tensor):
-        raise TypeError(f"expected a torch.Tensor, got {type(x).__name__}")
-    if not covers(spec, x, params):
+    @staticmethod
+    def forward(ctx, x, spec, params):  # type: ignore[override]
+        ctx.spec, ctx.params = spec, params
+        ctx.save_for_backward(x)
+        return cpu_native.forward(spec.name, x, params).view(x.shape)
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        spec, params = ctx.spec, ctx.params
+        if not torch.is_grad_enabled():
+            return cpu_native.backward(spec.name, x, grad, params), None, None
+        # create_graph=True: the exact path's differentiable derivative
+        grad_c = grad.to(compute_dtype(x, spec.upcast_float32))
+        grad_x = (grad_c * evaluate(spec, spec.derivative, x, params)).to(x.dtype)
+        return grad_x, None, None
+
+
+def native_apply(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor | None:
+    """f(x) through the C kernels, differentiably; None where they do not apply or failed."""
+    if not (enabled() and cpu_native.covers(spec.name, x, params)):
+        return None
+    if cpu_native.library() is None:  # no C compiler: logged once by cpu_native
+        return None
+    return NativeActivationFunction.apply(x, spec, dict(params))
+
+
+def compiled_apply(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor | None:
+    """f(x) through the torch.compile kernels at any size; None where they do not apply."""
+    if not compiled_covers(spec, x, params):
         return None
     forward_fn = kernel(spec, params, x.dtype, "forward")
     if forward_fn is None:
         return None
     return CpuActivationFunction.apply(x, spec, dict(params), forward_fn)
+
+
+def cpu_apply(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor | None:
+    """f(x) through the fused CPU kernels, differentiably; None where the path does not apply.
+
+    The C kernels where they cover `x` (float32, see :mod:`gatelab.kernels.cpu_native`), else
+    the compiled ones from :data:`COMPILED_MIN_NUMEL` elements on. None means: not covered,
+    switched off, or building failed — the caller then uses ``gatelab.autograd.apply``.
+    """
+    if not isinstance(x, Tensor):
+        raise TypeError(f"expected a torch.Tensor, got {type(x).__name__}")
+    y = native_apply(spec, x, params)
+    if y is None and x.numel() >= COMPILED_MIN_NUMEL:
+        y = compiled_apply(spec, x, params)
+    return y

@@ -1,0 +1,255 @@
+"""Single-pass float32 CPU kernels in C (``cpu_native.c``), built on first use, loaded by ctypes.
+
+Why C and not torch.compile: an activation is memory-bound only if its arithmetic fits in the
+time of the copy, ~1.8 cycles per element on 2 cores at 2^24 float32 elements. Accuracy in
+float32 then needs fused multiply-adds for the error-free transformations of ``cpu_native.c``;
+inductor's C++ backend exposes no fma, and its float64 route costs 0.2–0.45× copy bandwidth.
+The C source is compiled once per machine with the system's C compiler (the one inductor would
+use too: ``$CC``, else ``cc``) at ``-O3 -march=native`` with OpenMP, into
+``$GATELAB_CACHE_DIR`` (default ``~/.cache/gatelab``) under a name hashing the source, the
+flags, the compiler's version and the CPU's feature flags — so a home directory shared by
+different machines never loads code built for another CPU. A compile takes ~1 s; a failure
+(no compiler) is logged once and the caller falls back to :mod:`gatelab.kernels.cpu`'s
+other paths.
+
+Calls go through ctypes, which releases the GIL, with the number of threads torch uses
+(``torch.get_num_threads()``); below 32,768 elements one thread runs the loop. A call costs
+a few µs, so unlike torch.compile'd kernels these serve every size.
+
+Outputs of ≥ 4 MiB are advised as transparent huge pages (``madvise(MADV_HUGEPAGE)``) before
+the loop first writes them: on the project's 2-core KVM machines, 4-KiB page faults taken inside
+these compute-heavy loops cost twice what they cost in a plain copy (23 vs 12 ms per 64 MiB),
+2-MiB pages 11.6 ms. ``GATELAB_HUGE_PAGES=0`` switches that off.
+
+Accuracy (float32, against mpmath; tests/kernels/test_cpu_native.py): forward ≤ 2 ulp for
+every kernel; backward ≤ 2 ulp plus 4·2^-24·(|F| + |x·F′|), the conditioning of f′ = F + x·F′
+at its zeros (the bound of the Triton kernels).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+SOURCE = Path(__file__).with_name("cpu_native.c")
+NAMES = frozenset({"gelu", "gelu_tanh", "gelu_sigmoid", "silu", "gem", "e_gem", "se_gem"})
+GELU_SIGMOID_SLOPE = "1.702"  # Hendrycks & Gimpel (2016), §2: x·σ(1.702x)
+
+_BASE_FLAGS = ["-O3", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math",
+               "-shared", "-fPIC"]  # fmt: skip
+# Tried in order; the first that compiles is used. The wider ones need x86-64 and OpenMP.
+_FLAG_SETS = (
+    ["-march=native", "-mprefer-vector-width=512", "-fopenmp"],
+    ["-march=native", "-fopenmp"],
+    ["-fopenmp"],
+    [],
+)
+
+_log = logging.getLogger(__name__)
+_library: ctypes.CDLL | None = None
+_failed = False
+
+
+def cache_dir() -> Path:
+    """Where compiled kernels live: $GATELAB_CACHE_DIR, else ~/.cache/gatelab."""
+    root = os.environ.get("GATELAB_CACHE_DIR") or Path.home() / ".cache" / "gatelab"
+    return Path(root) / "cpu_native"
+
+
+def _compiler() -> str | None:
+    return os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+
+
+def _cpu_signature() -> str:
+    """The CPU's model and feature flags: part of the cache key because of -march=native."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine()
+    keep = [line for line in text.splitlines() if line.startswith(("flags", "model name"))]
+    return "\n".join(sorted(set(keep))) or platform.machine()
+
+
+def _compiler_version(cc: str) -> str:
+    try:
+        run = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return run.stdout
+
+
+def _build(cc: str) -> Path:
+    """Compile cpu_native.c (cached); raises RuntimeError if no flag set compiles."""
+    source = SOURCE.read_bytes()
+    signature = [source, cc.encode(), _compiler_version(cc).encode(), _cpu_signature().encode()]
+    errors = []
+    for extra in _FLAG_SETS:
+        flags = _BASE_FLAGS + extra
+        digest = hashlib.sha256(b"\0".join([*signature, " ".join(flags).encode()])).hexdigest()
+        target = cache_dir() / f"gatelab_cpu_{digest[:20]}.so"
+        if target.exists():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+            partial = Path(tmp) / target.name
+            run = subprocess.run([cc, *flags, str(SOURCE), "-o", str(partial), "-lm"],
+                                 capture_output=True, text=True)  # fmt: skip
+            if run.returncode == 0:
+                os.replace(partial, target)  # atomic: a reader sees all of it or nothing
+                return target
+            errors.append(f"{' '.join(extra) or '(no extra flags)'}: {run.stderr.strip()[-300:]}")
+    raise RuntimeError("; ".join(errors))
+
+
+_POINTER = ctypes.c_void_p
+_SIGNATURES = {
+    "gatelab_gem_forward": [_POINTER, _POINTER, ctypes.c_int64, ctypes.c_int, ctypes.c_float,
+                            ctypes.c_float, ctypes.c_float, ctypes.c_int, ctypes.c_float,
+                            ctypes.c_int],
+    "gatelab_gem_backward": [_POINTER, _POINTER, _POINTER, ctypes.c_int64, ctypes.c_int,
+                             ctypes.c_float, ctypes.c_float, ctypes.c_float, ctypes.c_int,
+                             ctypes.c_float, ctypes.c_int],
+    "gatelab_gelu_forward": [_POINTER, _POINTER, ctypes.c_int64, ctypes.c_int],
+    "gatelab_gelu_backward": [_POINTER, _POINTER, _POINTER, ctypes.c_int64, ctypes.c_int],
+    "gatelab_gelu_tanh_forward": [_POINTER, _POINTER, ctypes.c_int64, ctypes.c_int],
+    "gatelab_gelu_tanh_backward": [_POINTER, _POINTER, _POINTER, ctypes.c_int64, ctypes.c_int],
+    "gatelab_logistic_forward": [_POINTER, _POINTER, ctypes.c_int64, ctypes.c_float,
+                                 ctypes.c_float, ctypes.c_int],
+    "gatelab_logistic_backward": [_POINTER, _POINTER, _POINTER, ctypes.c_int64, ctypes.c_float,
+                                  ctypes.c_float, ctypes.c_int],
+}  # fmt: skip
+
+
+def huge_pages_wanted() -> bool:
+    """Whether outputs of ≥ 4 MiB ask for transparent huge pages (GATELAB_HUGE_PAGES=0: no)."""
+    value = os.environ.get("GATELAB_HUGE_PAGES", "1").strip().lower()
+    return value not in ("0", "false", "off", "no")
+
+
+def library() -> ctypes.CDLL | None:
+    """The loaded kernels, building them on first use; None if that failed (logged once)."""
+    global _library, _failed
+    if _library is not None or _failed:
+        return _library
+    cc = _compiler()
+    try:
+        if cc is None:
+            raise RuntimeError("no C compiler found (set $CC or install gcc/clang)")
+        lib = ctypes.CDLL(str(_build(cc)))
+        for name, argtypes in _SIGNATURES.items():
+            getattr(lib, name).argtypes = argtypes
+            getattr(lib, name).restype = None
+        lib.gatelab_set_huge_pages(ctypes.c_int(huge_pages_wanted()))
+    except (RuntimeError, OSError) as error:
+        _failed = True
+        _log.warning("gatelab: the C CPU kernels are unavailable (%s); using the other paths.",
+                     error)  # fmt: skip
+        return None
+    _library = lib
+    return lib
+
+
+def _split(value: float | str) -> tuple[float, float]:
+    """A constant as float32 hi + lo (hi + lo = value to ~2^-48 relative)."""
+    exact = Decimal(str(value)) if not isinstance(value, str) else Decimal(value)
+    hi = torch.tensor(float(exact), dtype=torch.float32).item()
+    lo = torch.tensor(float(exact - Decimal(hi)), dtype=torch.float32).item()
+    return hi, lo
+
+
+def _gem_scale(name: str, params: Mapping[str, Any]) -> tuple[int, float]:
+    """(N, k) with k = ε^{−1/2N}: s = (a·k)^{2N} = a^{2N}/ε."""
+    N = int(params.get("N", 1))
+    eps = float(params.get("eps", 1.0)) if name != "gem" else 1.0
+    return N, eps ** (-1.0 / (2 * N))
+
+
+def _gem_arguments(name: str, params: Mapping[str, Any]) -> tuple:
+    """(N, k_hi, k_lo, a_max, symmetric, alpha) of the GEM loops; a_max: where s = 2^40."""
+    N, k = _gem_scale(name, params)
+    k_hi, k_lo = _split(k)
+    a_max = float(torch.tensor(2.0 ** (20.0 / N) / k, dtype=torch.float32))
+    symmetric = name == "se_gem"
+    alpha = float(params.get("alpha", 0.0)) if symmetric else 0.0
+    return N, k_hi, k_lo, a_max, int(symmetric), alpha
+
+
+def _gem_in_range(name: str, params: Mapping[str, Any]) -> bool:
+    """a·s stays finite up to a_max, and k is a normal float32: ε within ~[1e-30, 1e30]^{2N}."""
+    if name not in ("gem", "e_gem", "se_gem"):
+        return True
+    N, k = _gem_scale(name, params)
+    return 1e-30 <= k <= 1e30 and 2.0 ** (20.0 / N) / k * 2.0**40 < 1e38
+
+
+def covers(name: str, x: Tensor, params: Mapping[str, Any]) -> bool:
+    """Whether the C kernels handle `name` on `x`: float32 CPU tensors, constant parameters."""
+    return (
+        name in NAMES
+        and x.dtype == torch.float32
+        and x.device.type == "cpu"
+        and not any(isinstance(v, Tensor) for v in params.values())
+        and _gem_in_range(name, params)
+    )
+
+
+def _pointer(t: Tensor) -> int:
+    return t.data_ptr()
+
+
+def _loaded() -> ctypes.CDLL:
+    lib = library()
+    if lib is None:
+        raise RuntimeError("gatelab's C CPU kernels could not be built; see the logged warning")
+    return lib
+
+
+def forward(name: str, x: Tensor, params: Mapping[str, Any]) -> Tensor:
+    """f(x) for a float32 CPU tensor (any shape; computed on a contiguous copy if needed)."""
+    lib = _loaded()
+    x = x.detach().contiguous()
+    y = torch.empty_like(x, memory_format=torch.contiguous_format)
+    n, threads = x.numel(), torch.get_num_threads()
+    if name in ("gem", "e_gem", "se_gem"):
+        lib.gatelab_gem_forward(_pointer(x), _pointer(y), n, *_gem_arguments(name, params),
+                                threads)  # fmt: skip
+    elif name == "gelu":
+        lib.gatelab_gelu_forward(_pointer(x), _pointer(y), n, threads)
+    elif name == "gelu_tanh":
+        lib.gatelab_gelu_tanh_forward(_pointer(x), _pointer(y), n, threads)
+    else:
+        beta = _split(GELU_SIGMOID_SLOPE if name == "gelu_sigmoid" else params.get("beta", 1.0))
+        lib.gatelab_logistic_forward(_pointer(x), _pointer(y), n, *beta, threads)
+    return y
+
+
+def backward(name: str, x: Tensor, grad: Tensor, params: Mapping[str, Any]) -> Tensor:
+    """grad·f′(x) for float32 CPU tensors of the same shape."""
+    lib = _loaded()
+    x, grad = x.detach().contiguous(), grad.to(torch.float32).contiguous()
+    dx = torch.empty_like(x, memory_format=torch.contiguous_format)
+    n, threads = x.numel(), torch.get_num_threads()
+    pointers = (_pointer(x), _pointer(grad), _pointer(dx), n)
+    if name in ("gem", "e_gem", "se_gem"):
+        lib.gatelab_gem_backward(*pointers, *_gem_arguments(name, params), threads)
+    elif name == "gelu":
+        lib.gatelab_gelu_backward(*pointers, threads)
+    elif name == "gelu_tanh":
+        lib.gatelab_gelu_tanh_backward(*pointers, threads)
+    else:
+        beta = _split(GELU_SIGMOID_SLOPE if name == "gelu_sigmoid" else params.get("beta", 1.0))
+        lib.gatelab_logistic_backward(*pointers, *beta, threads)
+    return dx
