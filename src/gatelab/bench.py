@@ -6,9 +6,10 @@ naive composition of torch ops (``naive``) and ``torch.compile`` of that composi
 (``compiled``) — the median seconds of forward, backward and forward+backward, the effective
 bandwidth (forward reads x and writes y; backward reads x and dy and writes dx), and the ratio
 of that bandwidth to a plain copy (``x.clone()``: it allocates its output like the activations
-do) measured in the same run on the same tensor. Forward+backward rows also carry the memory
-of one forward+backward through a small MLP: peak allocated bytes on CUDA, bytes autograd saves
-for backward on the CPU (what activation memory consists of; see benchmarks/peak_memory.py).
+do) of the same tensor, measured again just before each activation (``copy_seconds``).
+Forward+backward rows also carry the memory of one forward+backward through a small MLP: peak
+allocated bytes on CUDA, bytes autograd saves for backward on the CPU (what activation memory
+consists of; see benchmarks/peak_memory.py).
 
 Timing follows the usual recipe (torch.utils.benchmark's): warm-up calls first (they include
 any compile; its time is reported separately), then the median of repeated calls, with
@@ -56,6 +57,7 @@ class Row:
     ratio_to_copy: float
     peak_bytes: int | None = None
     compile_seconds: float | None = None
+    copy_seconds: float | None = None  # the x.clone() this row's ratio_to_copy divides by
 
     def record(self) -> dict[str, Any]:
         out = asdict(self)
@@ -228,7 +230,7 @@ def _row(
     gbps = TRAFFIC[pass_] * nbytes / seconds / 1e9
     copy_gbps = TRAFFIC["copy"] * nbytes / copy_seconds / 1e9
     return Row(activation, impl, x.device.type, str(x.dtype).removeprefix("torch."), x.numel(),
-               pass_, seconds, gbps, gbps / copy_gbps)  # fmt: skip
+               pass_, seconds, gbps, gbps / copy_gbps, copy_seconds=copy_seconds)  # fmt: skip
 
 
 def measure_copy(x: Tensor, settings: Settings) -> Row:
@@ -285,9 +287,12 @@ def run(
         for numel in numels:
             torch.manual_seed(0)
             x = torch.randn(numel, device=device, dtype=DTYPES[dtype_name])
-            copy = measure_copy(x, settings)
-            emit([copy])
+            emit([measure_copy(x, settings)])
             for spec_text in activations:
+                # The copy again, just before each activation: on a shared or virtual machine
+                # the cost of fresh memory drifts (x.clone() of 2^24 float32 took 100 ms in the
+                # first second of a process and 16 ms after), and ratios must compare like times.
+                copy = measure_copy(x, settings)
                 emit(measure_activation(spec_text, impls, x, copy, settings))
     return rows
 

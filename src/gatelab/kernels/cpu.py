@@ -262,7 +262,7 @@ class NativeActivationFunction(torch.autograd.Function):
     def forward(ctx, x, spec, params):  # type: ignore[override]
         ctx.spec, ctx.params = spec, params
         ctx.save_for_backward(x)
-        return cpu_native.forward(spec.name, x, params).view(x.shape)
+        return cpu_native.forward(spec.name, x, params)
 
     @staticmethod
     def backward(ctx, grad):  # type: ignore[override]
@@ -282,6 +282,8 @@ def native_apply(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor | N
         return None
     if cpu_native.library() is None:  # no C compiler: logged once by cpu_native
         return None
+    if not (x.requires_grad and torch.is_grad_enabled()):  # no graph: skip the Function's ~10 µs
+        return cpu_native.forward(spec.name, x, params)
     return NativeActivationFunction.apply(x, spec, dict(params))
 
 

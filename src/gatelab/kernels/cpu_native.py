@@ -29,11 +29,13 @@ at its zeros (the bound of the Triton kernels).
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import logging
 import os
 import platform
 import shutil
+import struct
 import subprocess
 import tempfile
 from collections.abc import Mapping
@@ -162,12 +164,16 @@ def library() -> ctypes.CDLL | None:
     return lib
 
 
+def _float32(value: float) -> float:
+    """`value` rounded to float32 (round to nearest even), as a Python float."""
+    return struct.unpack("f", struct.pack("f", value))[0]
+
+
 def _split(value: float | str) -> tuple[float, float]:
     """A constant as float32 hi + lo (hi + lo = value to ~2^-48 relative)."""
-    exact = Decimal(str(value)) if not isinstance(value, str) else Decimal(value)
-    hi = torch.tensor(float(exact), dtype=torch.float32).item()
-    lo = torch.tensor(float(exact - Decimal(hi)), dtype=torch.float32).item()
-    return hi, lo
+    exact = Decimal(value) if isinstance(value, str) else Decimal(str(value))
+    hi = _float32(float(exact))
+    return hi, _float32(float(exact - Decimal(hi)))
 
 
 def _gem_scale(name: str, params: Mapping[str, Any]) -> tuple[int, float]:
@@ -181,7 +187,7 @@ def _gem_arguments(name: str, params: Mapping[str, Any]) -> tuple:
     """(N, k_hi, k_lo, a_max, symmetric, alpha) of the GEM loops; a_max: where s = 2^40."""
     N, k = _gem_scale(name, params)
     k_hi, k_lo = _split(k)
-    a_max = float(torch.tensor(2.0 ** (20.0 / N) / k, dtype=torch.float32))
+    a_max = _float32(2.0 ** (20.0 / N) / k)
     symmetric = name == "se_gem"
     alpha = float(params.get("alpha", 0.0)) if symmetric else 0.0
     return N, k_hi, k_lo, a_max, int(symmetric), alpha
@@ -202,12 +208,13 @@ def covers(name: str, x: Tensor, params: Mapping[str, Any]) -> bool:
         and x.dtype == torch.float32
         and x.device.type == "cpu"
         and not any(isinstance(v, Tensor) for v in params.values())
-        and _gem_in_range(name, params)
+        and _in_range(name, tuple(sorted(params.items())))
     )
 
 
-def _pointer(t: Tensor) -> int:
-    return t.data_ptr()
+@functools.lru_cache(maxsize=256)
+def _in_range(name: str, params: tuple[tuple[str, Any], ...]) -> bool:
+    return _gem_in_range(name, dict(params))
 
 
 def _loaded() -> ctypes.CDLL:
@@ -217,22 +224,31 @@ def _loaded() -> ctypes.CDLL:
     return lib
 
 
+@functools.lru_cache(maxsize=256)
+def _arguments(name: str, params: tuple[tuple[str, Any], ...]) -> tuple:
+    """The constant arguments of `name`'s loops (cached: a call at 2^10 elements costs µs)."""
+    bound = dict(params)
+    if name in ("gem", "e_gem", "se_gem"):
+        return _gem_arguments(name, bound)
+    if name in ("gelu_sigmoid", "silu"):
+        return _split(GELU_SIGMOID_SLOPE if name == "gelu_sigmoid" else bound.get("beta", 1.0))
+    return ()
+
+
+_FORWARD = {"gem": "gatelab_gem_forward", "e_gem": "gatelab_gem_forward",
+            "se_gem": "gatelab_gem_forward", "gelu": "gatelab_gelu_forward",
+            "gelu_tanh": "gatelab_gelu_tanh_forward", "gelu_sigmoid": "gatelab_logistic_forward",
+            "silu": "gatelab_logistic_forward"}  # fmt: skip
+
+
 def forward(name: str, x: Tensor, params: Mapping[str, Any]) -> Tensor:
-    """f(x) for a float32 CPU tensor (any shape; computed on a contiguous copy if needed)."""
+    """f(x) for a float32 CPU tensor, same shape (computed on a contiguous copy if needed)."""
     lib = _loaded()
     x = x.detach().contiguous()
     y = torch.empty_like(x, memory_format=torch.contiguous_format)
-    n, threads = x.numel(), torch.get_num_threads()
-    if name in ("gem", "e_gem", "se_gem"):
-        lib.gatelab_gem_forward(_pointer(x), _pointer(y), n, *_gem_arguments(name, params),
-                                threads)  # fmt: skip
-    elif name == "gelu":
-        lib.gatelab_gelu_forward(_pointer(x), _pointer(y), n, threads)
-    elif name == "gelu_tanh":
-        lib.gatelab_gelu_tanh_forward(_pointer(x), _pointer(y), n, threads)
-    else:
-        beta = _split(GELU_SIGMOID_SLOPE if name == "gelu_sigmoid" else params.get("beta", 1.0))
-        lib.gatelab_logistic_forward(_pointer(x), _pointer(y), n, *beta, threads)
+    constants = _arguments(name, tuple(sorted(params.items())))
+    getattr(lib, _FORWARD[name])(x.data_ptr(), y.data_ptr(), x.numel(), *constants,
+                                 torch.get_num_threads())  # fmt: skip
     return y
 
 
@@ -241,15 +257,8 @@ def backward(name: str, x: Tensor, grad: Tensor, params: Mapping[str, Any]) -> T
     lib = _loaded()
     x, grad = x.detach().contiguous(), grad.to(torch.float32).contiguous()
     dx = torch.empty_like(x, memory_format=torch.contiguous_format)
-    n, threads = x.numel(), torch.get_num_threads()
-    pointers = (_pointer(x), _pointer(grad), _pointer(dx), n)
-    if name in ("gem", "e_gem", "se_gem"):
-        lib.gatelab_gem_backward(*pointers, *_gem_arguments(name, params), threads)
-    elif name == "gelu":
-        lib.gatelab_gelu_backward(*pointers, threads)
-    elif name == "gelu_tanh":
-        lib.gatelab_gelu_tanh_backward(*pointers, threads)
-    else:
-        beta = _split(GELU_SIGMOID_SLOPE if name == "gelu_sigmoid" else params.get("beta", 1.0))
-        lib.gatelab_logistic_backward(*pointers, *beta, threads)
+    constants = _arguments(name, tuple(sorted(params.items())))
+    entry = getattr(lib, _FORWARD[name].replace("_forward", "_backward"))
+    entry(x.data_ptr(), grad.data_ptr(), dx.data_ptr(), x.numel(), *constants,
+          torch.get_num_threads())  # fmt: skip
     return dx
