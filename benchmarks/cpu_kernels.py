@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.set_num_threads(args.threads)
     names = [n for n in args.names.split(",") if n] or sorted(cpu.COVERED)
-    settings = bench.Settings(warmup=2, repeats=args.repeats, memory=False)
+    settings = bench.Settings(warmup=3, repeats=args.repeats, memory=False)
     ratios: dict[tuple, list[float]] = defaultdict(list)
     seconds: dict[tuple, list[float]] = defaultdict(list)
     for round_ in range(args.rounds):

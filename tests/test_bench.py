@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 
+import gatelab
 from gatelab import bench, cli
 
 ROW_KEYS = {"activation", "impl", "device", "dtype", "numel", "pass", "seconds", "gbps",
@@ -99,3 +100,15 @@ def test_table_output(capsys):
 def test_bad_input_is_a_usage_error(capsys, argv, message):
     with pytest.raises(cli.UsageError, match=message):
         run_cli(capsys, *argv)
+
+
+def test_every_implementation_keeps_half_types():
+    """The MLP memory column chains Linear layers: an impl returning float32 for bfloat16 input
+    (se_gem's naive form once did, through torch.where with Python scalars) breaks the bench."""
+    x = torch.randn(64, dtype=torch.bfloat16)
+    for name in gatelab.names():
+        spec, params = bench.resolve(name)
+        for impl in ("gatelab", "native", "naive"):
+            fn = bench.implementation(spec, params, impl)
+            if fn is not None:
+                assert fn(x).dtype == torch.bfloat16, (name, impl)

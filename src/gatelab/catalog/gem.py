@@ -114,7 +114,8 @@ def se_gem_gate(x: Tensor, N: int = 1, eps: float = 1e-4, alpha: float = 0.01) -
 
 
 def _se_gem_naive(x: Tensor, N: int = 1, eps: float = 1e-4, alpha: float = 0.01) -> Tensor:
-    return torch.where(x < 0, alpha, 1.0) * _rational_naive(x, N, eps)
+    slope = torch.where(x < 0, alpha, 1.0).to(x.dtype)  # Python scalars would make it float32
+    return slope * _rational_naive(x, N, eps)
 
 
 def _se_gem_symbolic(sp, x, N=1, eps=1e-4, alpha=0.01):
