@@ -6,7 +6,8 @@
 For every activation the fused kernels (gatelab.kernels.cpu) cover: forward and forward+backward
 bandwidth at 2^24 float32 elements as a ratio to ``x.clone()`` measured in the same round
 (targets of issue 7: ≥ 0.9 and ≥ 0.8), the times at 2^10 next to the naive composition of torch
-ops (target: never slower), the compile time of the two kernels, and the worst float32 error
+ops (target: never slower), the compile time of the two torch.compile kernels (0 for the C
+kernels, whose one build per machine is reported in the header), and the worst float32 error
 in ulp against 60-digit mpmath on the grid of tests/reference.py (the bound of
 tests/test_numerics.py is 2 ulp). Every number is the median over `--rounds` rounds, each
 itself a median of `--repeats` timed calls after warm-up (gatelab.bench). The machine may be
@@ -90,9 +91,14 @@ def main(argv: list[str] | None = None) -> None:
     def micros(name, impl, pass_):
         return statistics.median(seconds[(name, impl, SMALL, pass_)]) * 1e6
 
+    from gatelab.kernels import cpu_native
+
+    built = cpu_native.build_info()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"{os.cpu_count()} CPUs, {'cold' if args.cold else 'warm'} inductor cache, "
-          f"median of {args.rounds} rounds")  # fmt: skip
+          f"median of {args.rounds} rounds; C kernels: {built.get('flags')}, "
+          f"{'cached' if built.get('cached') else 'compiled'} in "
+          f"{built.get('seconds', float('nan')):.2f} s")  # fmt: skip
     size = f"2^{args.large.bit_length() - 1}" if args.large & (args.large - 1) == 0 else args.large
     print(
         f"| activation | fwd ×copy ({size}) | fwd+bwd ×copy ({size}) | fwd µs fused / naive (2^10) "

@@ -159,8 +159,10 @@ def test_builds_into_the_cache_dir_and_reuses_it(tmp_path, monkeypatch):
         pytest.skip("no C compiler")
     first = cpu_native._build(cc)
     assert first.parent == tmp_path / "cpu_native" and first.exists()
+    assert cpu_native.build_info()["cached"] is False and "-O3" in cpu_native.build_info()["flags"]
     stamp = first.stat().st_mtime_ns
     assert cpu_native._build(cc) == first and first.stat().st_mtime_ns == stamp
+    assert cpu_native.build_info()["cached"] is True
     assert not list(first.parent.glob("tmp*"))  # the temporary build folder is gone
 
 

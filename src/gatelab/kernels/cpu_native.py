@@ -38,6 +38,7 @@ import shutil
 import struct
 import subprocess
 import tempfile
+import time
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -63,6 +64,7 @@ _FLAG_SETS = (
 _log = logging.getLogger(__name__)
 _library: ctypes.CDLL | None = None
 _failed = False
+_BUILD: dict[str, Any] = {}
 
 
 def cache_dir() -> Path:
@@ -94,7 +96,10 @@ def _compiler_version(cc: str) -> str:
 
 
 def _build(cc: str) -> Path:
-    """Compile cpu_native.c (cached); raises RuntimeError if no flag set compiles."""
+    """Compile cpu_native.c (cached); raises RuntimeError if no flag set compiles.
+
+    Records the library, its flags and whether it came from the cache in :func:`build_info`.
+    """
     source = SOURCE.read_bytes()
     signature = [source, cc.encode(), _compiler_version(cc).encode(), _cpu_signature().encode()]
     errors = []
@@ -103,6 +108,7 @@ def _build(cc: str) -> Path:
         digest = hashlib.sha256(b"\0".join([*signature, " ".join(flags).encode()])).hexdigest()
         target = cache_dir() / f"gatelab_cpu_{digest[:20]}.so"
         if target.exists():
+            _BUILD.update(path=str(target), flags=" ".join(flags), cached=True)
             return target
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
@@ -111,6 +117,7 @@ def _build(cc: str) -> Path:
                                  capture_output=True, text=True)  # fmt: skip
             if run.returncode == 0:
                 os.replace(partial, target)  # atomic: a reader sees all of it or nothing
+                _BUILD.update(path=str(target), flags=" ".join(flags), cached=False)
                 return target
             errors.append(f"{' '.join(extra) or '(no extra flags)'}: {run.stderr.strip()[-300:]}")
     raise RuntimeError("; ".join(errors))
@@ -141,6 +148,12 @@ def huge_pages_wanted() -> bool:
     return value not in ("0", "false", "off", "no")
 
 
+def build_info() -> dict[str, Any]:
+    """How the loaded kernels were built: path, flags, cached (from an earlier process), seconds
+    (compiling, or finding and loading the cached library). Empty before the first use."""
+    return dict(_BUILD)
+
+
 def library() -> ctypes.CDLL | None:
     """The loaded kernels, building them on first use; None if that failed (logged once)."""
     global _library, _failed
@@ -150,7 +163,9 @@ def library() -> ctypes.CDLL | None:
     try:
         if cc is None:
             raise RuntimeError("no C compiler found (set $CC or install gcc/clang)")
+        start = time.perf_counter()
         lib = ctypes.CDLL(str(_build(cc)))
+        _BUILD["seconds"] = time.perf_counter() - start
         for name, argtypes in _SIGNATURES.items():
             getattr(lib, name).argtypes = argtypes
             getattr(lib, name).restype = None
