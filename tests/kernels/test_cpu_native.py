@@ -116,6 +116,20 @@ def test_shapes_strides_and_sizes():
                                    gatelab.get_fn("gelu")(z.double()).float())  # fmt: skip
 
 
+def test_channels_last_stays_channels_last_forward_and_backward():
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 5, 7).to(memory_format=torch.channels_last).requires_grad_()
+    spec, params = gatelab.registry.resolve("se_gem(N=2, alpha=0.1)")
+    y = cpu.cpu_apply(spec, x, params)
+    assert y.is_contiguous(memory_format=torch.channels_last)
+    grad = torch.randn(2, 3, 5, 7)  # contiguous: laid out unlike x
+    (dx,) = torch.autograd.grad(y, x, grad)
+    x64 = x.detach().double()
+    torch.testing.assert_close(y.double(), spec.forward(x64, **params), rtol=3e-7, atol=1e-37)
+    expected = grad.double() * spec.derivative(x64, **params)
+    torch.testing.assert_close(dx.double(), expected, rtol=1e-6, atol=1e-37)
+
+
 def test_threads_give_identical_results():
     x = torch.randn(3 * 2**15 + 5) * 4  # above the one-thread limit of the loops
     bound = _bound("se_gem", {})

@@ -81,8 +81,8 @@ def enabled() -> bool:
     """Whether the fused CPU path is on: set_enabled() if called, else GATELAB_CPU_KERNELS != 0."""
     if _override is not None:
         return _override
-    value = os.environ.get(ENV_VAR, "1").strip().lower()
-    return value not in ("0", "false", "off", "no")
+    value = os.environ.get(ENV_VAR)
+    return value is None or value.strip().lower() not in ("0", "false", "off", "no")
 
 
 @dataclass

@@ -220,10 +220,11 @@ def covers(name: str, x: Tensor, params: Mapping[str, Any]) -> bool:
     """Whether the C kernels handle `name` on `x`: float32 CPU tensors, constant parameters."""
     return (
         name in NAMES
-        and x.dtype == torch.float32
-        and x.device.type == "cpu"
+        and x.dtype is torch.float32
+        and x.is_cpu
+        and x.layout is torch.strided
         and not any(isinstance(v, Tensor) for v in params.values())
-        and _in_range(name, tuple(sorted(params.items())))
+        and _in_range(name, tuple(params.items()))
     )
 
 
@@ -256,12 +257,23 @@ _FORWARD = {"gem": "gatelab_gem_forward", "e_gem": "gatelab_gem_forward",
             "silu": "gatelab_logistic_forward"}  # fmt: skip
 
 
+def _dense(x: Tensor) -> bool:
+    """Whether x's elements fill its memory without gaps in a layout empty_like reproduces:
+    contiguous or channels-last (the loops then run over memory, whatever the shape)."""
+    return (
+        x.is_contiguous()
+        or x.is_contiguous(memory_format=torch.channels_last)
+        or x.is_contiguous(memory_format=torch.channels_last_3d)
+    )
+
+
 def forward(name: str, x: Tensor, params: Mapping[str, Any]) -> Tensor:
-    """f(x) for a float32 CPU tensor, same shape (computed on a contiguous copy if needed)."""
+    """f(x) for a float32 CPU tensor, same shape; channels-last stays channels-last, other
+    non-contiguous layouts are computed on a contiguous copy."""
     lib = _loaded()
-    x = x.detach().contiguous()
-    y = torch.empty_like(x, memory_format=torch.contiguous_format)
-    constants = _arguments(name, tuple(sorted(params.items())))
+    x = x if _dense(x) else x.contiguous()
+    y = torch.empty_like(x)  # the same strides as x: element i of both is at the same offset
+    constants = _arguments(name, tuple(params.items()))
     getattr(lib, _FORWARD[name])(x.data_ptr(), y.data_ptr(), x.numel(), *constants,
                                  torch.get_num_threads())  # fmt: skip
     return y
@@ -270,9 +282,11 @@ def forward(name: str, x: Tensor, params: Mapping[str, Any]) -> Tensor:
 def backward(name: str, x: Tensor, grad: Tensor, params: Mapping[str, Any]) -> Tensor:
     """grad·f′(x) for float32 CPU tensors of the same shape."""
     lib = _loaded()
-    x, grad = x.detach().contiguous(), grad.to(torch.float32).contiguous()
-    dx = torch.empty_like(x, memory_format=torch.contiguous_format)
-    constants = _arguments(name, tuple(sorted(params.items())))
+    x = x if _dense(x) else x.contiguous()
+    if grad.dtype is not torch.float32 or grad.stride() != x.stride():
+        grad = torch.empty_like(x).copy_(grad)  # laid out like x
+    dx = torch.empty_like(x)
+    constants = _arguments(name, tuple(params.items()))
     entry = getattr(lib, _FORWARD[name].replace("_forward", "_backward"))
     entry(x.data_ptr(), grad.data_ptr(), dx.data_ptr(), x.numel(), *constants,
           torch.get_num_threads())  # fmt: skip
