@@ -1,5 +1,6 @@
 """The C kernels (gatelab.kernels.cpu_native) against the float64 path, itself checked against
-60-digit mpmath in tests/test_numerics.py.
+60-digit mpmath in tests/test_numerics.py. That file also checks the C kernels against mpmath
+directly: float32 calls of these entries go through them, default and variant parameters alike.
 
 Bounds (float32): forward ≤ 2 ulp (worst measured on 3.6 million points: 1.46); derivatives
 ≤ 2.5 ulp plus 4·2^-24·(|F| + |x·F′|) absolute, F the gate, as for the Triton kernels — f′ = F +
@@ -164,6 +165,7 @@ def test_learnable_and_other_dtypes_are_not_covered():
     assert not cpu_native.covers("gelu", torch.randn(4).half(), {})
     assert not cpu_native.covers("mish", torch.randn(4), {})
     assert not cpu_native.covers("silu", torch.randn(4), {"beta": torch.tensor(1.0)})
+    assert not cpu_native.covers("e_gem", torch.randn(4), {"N": 1, "eps": 1e300})  # k underflows
 
 
 def test_builds_into_the_cache_dir_and_reuses_it(tmp_path, monkeypatch):

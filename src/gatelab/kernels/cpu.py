@@ -228,6 +228,12 @@ def _run(fn: Callable, *tensors: Tensor) -> Tensor:
         return fn(*map(_flat_alias, tensors)).view(tensors[0].shape)
 
 
+def _exact_backward(spec: Spec, params: Mapping[str, Any], x: Tensor, grad: Tensor) -> Tensor:
+    """grad·f′(x) by the exact path's derivative, differentiable (for double backward)."""
+    grad_c = grad.to(compute_dtype(x, spec.upcast_float32))
+    return (grad_c * evaluate(spec, spec.derivative, x, params)).to(x.dtype)
+
+
 class CpuActivationFunction(torch.autograd.Function):
     """f(x) by the fused forward kernel; backward g·f′(x) by the fused backward kernel.
 
@@ -248,8 +254,7 @@ class CpuActivationFunction(torch.autograd.Function):
         # create_graph=True needs a differentiable backward: the exact path's derivative.
         backward_fn = None if torch.is_grad_enabled() else kernel(spec, params, x.dtype, "backward")
         if backward_fn is None:
-            grad_c = grad.to(compute_dtype(x, spec.upcast_float32))
-            grad_x = (grad_c * evaluate(spec, spec.derivative, x, params)).to(x.dtype)
+            grad_x = _exact_backward(spec, params, x, grad)
         else:
             grad_x = _run(backward_fn, x, grad.to(x.dtype))
         return grad_x, None, None, None
@@ -268,12 +273,9 @@ class NativeActivationFunction(torch.autograd.Function):
     def backward(ctx, grad):  # type: ignore[override]
         (x,) = ctx.saved_tensors
         spec, params = ctx.spec, ctx.params
-        if not torch.is_grad_enabled():
-            return cpu_native.backward(spec.name, x, grad, params), None, None
-        # create_graph=True: the exact path's differentiable derivative
-        grad_c = grad.to(compute_dtype(x, spec.upcast_float32))
-        grad_x = (grad_c * evaluate(spec, spec.derivative, x, params)).to(x.dtype)
-        return grad_x, None, None
+        if torch.is_grad_enabled():  # create_graph=True: a differentiable backward
+            return _exact_backward(spec, params, x, grad), None, None
+        return cpu_native.backward(spec.name, x, grad, params), None, None
 
 
 def native_apply(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor | None:

@@ -226,13 +226,8 @@ def covers(name: str, x: Tensor, params: Mapping[str, Any]) -> bool:
         and x.is_cpu
         and x.layout is torch.strided
         and not any(isinstance(v, Tensor) for v in params.values())
-        and _in_range(name, tuple(params.items()))
+        and _arguments(name, tuple(params.items())) is not None
     )
-
-
-@functools.lru_cache(maxsize=256)
-def _in_range(name: str, params: tuple[tuple[str, Any], ...]) -> bool:
-    return _gem_in_range(name, dict(params))
 
 
 def _loaded() -> ctypes.CDLL:
@@ -243,9 +238,12 @@ def _loaded() -> ctypes.CDLL:
 
 
 @functools.lru_cache(maxsize=256)
-def _arguments(name: str, params: tuple[tuple[str, Any], ...]) -> tuple:
-    """The constant arguments of `name`'s loops (cached: a call at 2^10 elements costs µs)."""
+def _arguments(name: str, params: tuple[tuple[str, Any], ...]) -> tuple | None:
+    """The constant arguments of `name`'s loops, None where ε is out of their range (cached: a
+    call at 2^10 elements costs µs)."""
     bound = dict(params)
+    if not _gem_in_range(name, bound):
+        return None
     if name in ("gem", "e_gem", "se_gem"):
         return _gem_arguments(name, bound)
     if name in ("gelu_sigmoid", "silu"):
