@@ -47,14 +47,16 @@ def worst_ulp(spec_text: str) -> float:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     import reference as R
 
-    from gatelab.kernels.cpu import cpu_apply
+    from gatelab.autograd import apply
+    from gatelab.kernels.select import select
     from gatelab.registry import resolve
 
     spec, params = resolve(spec_text)
-    xs = R.grid(np.dtype(np.float32))
-    got = cpu_apply(spec, torch.from_numpy(xs), params)
-    if got is None:
+    xs = torch.from_numpy(R.grid(np.dtype(np.float32)))
+    if select(spec, xs, params) is None:
         return float("nan")
+    got = apply(spec, xs, params)
+    xs = xs.numpy()
     ref = R.reference(spec.name, xs, params)
     return float(R.ulp_errors(got.numpy(), ref, np.dtype(np.float32), abs_floor=1e-37).max())
 
@@ -69,7 +71,10 @@ def main(argv: list[str] | None = None) -> None:
     from gatelab.kernels import cpu
 
     torch.set_num_threads(args.threads)
-    names = [n for n in args.names.split(",") if n] or sorted(cpu.COVERED)
+    import gatelab
+
+    fused = sorted(n for n in gatelab.names() if gatelab.lookup(n).kernels & {"c", "compiled"})
+    names = [n for n in args.names.split(",") if n] or fused
     settings = bench.Settings(warmup=3, repeats=args.repeats, memory=False)
     ratios: dict[tuple, list[float]] = defaultdict(list)
     seconds: dict[tuple, list[float]] = defaultdict(list)

@@ -1,53 +1,72 @@
-"""One memory-efficient autograd Function for every catalog entry, and the compute-dtype policy.
+"""The one dispatch of every activation call, and the one autograd Function behind it.
 
-Forward saves only the input (and any learnable parameter tensors); backward recomputes the
-closed-form derivative from it, so a layer keeps one tensor alive instead of the 3–10
-intermediates of a naive composition (``benchmarks/peak_memory.py`` measures this). Backward is
-written with differentiable torch ops, so double backward works through ordinary autograd.
+:func:`apply` decides, per call, in this order:
 
-Compute dtypes: float16/bfloat16 are computed in float32; float32 in float64, which keeps every
-result within 2 ulp of the exact value (argument roundings such as 1.702·x are amplified by up
-to |x|² in the tails and would cost tens of ulp in float32); float64 in float64 with
-double-double arguments where a tail needs them (see :mod:`gatelab._precise`). Devices without
-float64 (MPS) stay in float32.
+1. **export** (torch.export, ONNX): the Spec's ``native`` op, else its precise formula, traced
+   as standard operators (exact GELU becomes ONNX ``Gelu``), so exported graphs run anywhere —
+   in the compute dtype for torch.export, in the input dtype for ONNX (onnxruntime has no
+   float64 Erf, Elu, Selu, … kernels);
+2. **jit.trace**: the registered operator ``gatelab::activation`` (:mod:`gatelab.kernels.ops`),
+   which the trace records and ``jit.save`` keeps; learnable parameters (tensors, not strings)
+   and unregistered Specs trace the precise formula instead;
+3. **torch.compile**: the operator where a C or Triton kernel covers the call (opaque to
+   inductor, faster than what it generates), else :class:`ActivationCore` over the exact
+   formulas, which inductor fuses;
+4. **eager**: a covered call on a plain tensor that needs no graph runs the kernel directly —
+   a registered op or an autograd Function costs 6–10 µs per call — and everything else takes
+   :class:`ActivationFunction`: kernels inside it on plain tensors, the operator on wrapped ones
+   (vmap), the exact formulas where no kernel covers the call.
+
+:class:`ActivationFunction` saves only x (and any learnable parameter tensors); backward
+recomputes g·f′(x) from it — by the kernel, or by the Spec's closed-form derivative written with
+differentiable torch ops when the backward itself is recorded (``create_graph=True``,
+``torch.func.grad`` of a grad), so double backward is exact. It has ``setup_context`` and a
+generated vmap rule (torch.func: vmap, grad, jacrev, functional_call ensembles) and ``jvp``
+(forward-mode AD, jacfwd): f′(x)·ẋ plus ∂f/∂p·ṗ for learnable parameters. Dynamo refuses
+autograd Functions with a custom jvp ("Unsupported custom jvp"), so under torch.compile
+:class:`ActivationCore`, the same Function without jvp, is used.
+
+The compute-dtype policy lives in :mod:`gatelab._compute`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import torch
+import torch.autograd.forward_ad as forward_ad
 from torch import Tensor
 
+from ._compute import (
+    compute_dtype,
+    evaluate,
+    exact_backward,
+    exact_forward,
+    exact_param_partials,
+    in_compute_dtype,
+)
+from .kernels import ops
+from .kernels.select import COMPILED, TRITON, C, registered, select
 from .registry import Spec
 
-_HALF = (torch.float16, torch.bfloat16)
+__all__ = ["ActivationCore", "ActivationFunction", "apply", "compute_dtype", "evaluate"]
+
+_KERNELS = {kernel.name: kernel for kernel in (C, COMPILED, TRITON)}
+_PLAIN_TYPES = (Tensor, torch.nn.Parameter)
+_is_wrapped = torch._C._functorch.is_functorch_wrapped_tensor
 
 
-def compute_dtype(x: Tensor, upcast_float32: bool = True) -> torch.dtype:
-    """The dtype a catalog formula is evaluated in for input `x`."""
-    if not x.is_floating_point():
-        raise TypeError(
-            f"activations take floating-point tensors, got {x.dtype}; convert with x.float()"
-        )
-    if x.dtype in _HALF:
-        return torch.float32
-    if x.dtype == torch.float32 and upcast_float32 and x.device.type != "mps":
-        return torch.float64
-    return x.dtype
-
-
-def _cast(params: Mapping[str, Any], dtype: torch.dtype) -> dict[str, Any]:
-    return {k: v.to(dtype) if isinstance(v, Tensor) else v for k, v in params.items()}
-
-
-def evaluate(
-    spec: Spec, formula: Callable[..., Any], x: Tensor, params: Mapping[str, Any]
-) -> Tensor:
-    """`formula(x, **params)` in the compute dtype of `x`, returned in that compute dtype."""
-    dtype = compute_dtype(x, spec.upcast_float32)
-    return formula(x.to(dtype), **_cast(params, dtype))
+def plain(x: Tensor) -> bool:
+    """Whether `x` is a real, storage-backed tensor that no transform or tracer wraps: the only
+    kind a kernel's raw (data-pointer) call may see."""
+    return (
+        type(x) in _PLAIN_TYPES
+        and not _is_wrapped(x)
+        and torch._C._len_torch_dispatch_stack() == 0  # make_fx, FakeTensorMode, …
+        and torch._C._get_tracing_state() is None
+        and not torch.compiler.is_compiling()
+    )
 
 
 def _exporting() -> bool:
@@ -56,82 +75,119 @@ def _exporting() -> bool:
     return torch.compiler.is_exporting() or torch.onnx.is_in_onnx_export()
 
 
-class ActivationFunction(torch.autograd.Function):
-    """f(x) with backward g·f′(x) from the Spec's closed form; saves only x and parameters."""
+def _forward_value(spec: Spec, x: Tensor, params: Mapping[str, Any], kernel: str | None):
+    if kernel is None:
+        return exact_forward(spec, x, params)
+    if plain(x):
+        return _KERNELS[kernel].forward(spec, x, params)
+    return torch.ops.gatelab.activation(x, spec.format(params))
+
+
+def _slope_times(spec: Spec, x: Tensor, t: Tensor, params: Mapping[str, Any], kernel: str | None):
+    """t·f′(x): by the kernel when nothing records this computation, else differentiably."""
+    if kernel is None or torch.is_grad_enabled():
+        return exact_backward(spec, x, t, params)
+    if plain(x) and plain(t):
+        return _KERNELS[kernel].backward(spec, x, t, params)
+    return torch.ops.gatelab.activation_backward(x, t.to(x.dtype), spec.format(params))
+
+
+class ActivationCore(torch.autograd.Function):
+    """f(x) with backward g·f′(x); saves only x and learnable parameters (see module doc)."""
+
+    generate_vmap_rule = True  # forward, backward and jvp are vmap-able ops or gatelab::*
 
     @staticmethod
-    def forward(ctx, x, spec, constants, names, *tensors):  # type: ignore[override]
-        params = {**constants, **dict(zip(names, tensors))}
-        ctx.spec, ctx.constants, ctx.names = spec, constants, names
+    def forward(x, spec, constants, names, kernel, *tensors):  # type: ignore[override]
+        return _forward_value(spec, x, {**constants, **dict(zip(names, tensors))}, kernel)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):  # type: ignore[override]
+        x, spec, constants, names, kernel, *tensors = inputs
+        ctx.spec, ctx.constants, ctx.names, ctx.kernel = spec, constants, names, kernel
         ctx.save_for_backward(x, *tensors)
-        return evaluate(spec, spec.forward, x, params).to(x.dtype)
 
     @staticmethod
     def backward(ctx, grad):  # type: ignore[override]
         x, *tensors = ctx.saved_tensors
         spec: Spec = ctx.spec
         params = {**ctx.constants, **dict(zip(ctx.names, tensors))}
-        grad_c = grad.to(compute_dtype(x, spec.upcast_float32))
         grad_x = None
         if ctx.needs_input_grad[0]:
-            grad_x = (grad_c * evaluate(spec, spec.derivative, x, params)).to(x.dtype)
+            grad_x = _slope_times(spec, x, grad, params, ctx.kernel)
         grad_params: list[Tensor | None] = [None] * len(tensors)
-        if any(ctx.needs_input_grad[4:]):
-            if spec.param_derivatives is None:
-                raise RuntimeError(f"{spec.name} has no derivatives for its parameters")
-            partials = evaluate(spec, spec.param_derivatives, x, params)
+        if any(ctx.needs_input_grad[5:]):
+            partials = exact_param_partials(spec, x, params)
+            grad_c = in_compute_dtype(x, spec, grad)
             for i, (name, tensor) in enumerate(zip(ctx.names, tensors)):
-                if ctx.needs_input_grad[4 + i]:
+                if ctx.needs_input_grad[5 + i]:
                     total = (grad_c * partials[name]).sum_to_size(tensor.shape)
                     grad_params[i] = total.to(tensor.dtype)
-        return (grad_x, None, None, None, *grad_params)
+        return (grad_x, None, None, None, None, *grad_params)
+
+
+class ActivationFunction(ActivationCore):
+    """:class:`ActivationCore` with forward-mode AD: ḟ = f′(x)·ẋ + Σ ∂f/∂p·ṗ."""
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):  # type: ignore[override]
+        ActivationCore.setup_context(ctx, inputs, output)
+        x, *_, = inputs
+        ctx.save_for_forward(x, *inputs[5:])
+
+    @staticmethod
+    def jvp(ctx, x_t, _spec, _constants, _names, _kernel, *tensor_ts):  # type: ignore[override]
+        x, *tensors = ctx.saved_tensors
+        spec: Spec = ctx.spec
+        params = {**ctx.constants, **dict(zip(ctx.names, tensors))}
+        out = torch.zeros_like(x) if x_t is None else _slope_times(spec, x, x_t, params, ctx.kernel)
+        if any(t is not None for t in tensor_ts):
+            partials = exact_param_partials(spec, x, params)
+            extra = 0
+            for name, t in zip(ctx.names, tensor_ts):
+                if t is not None:
+                    extra = extra + partials[name] * in_compute_dtype(x, spec, t)
+            out = (in_compute_dtype(x, spec, out) + extra).to(x.dtype)
+        return out
+
+
+def _composite(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor:
+    """The precise formula as plain torch ops (what tracers without an op record)."""
+    return exact_forward(spec, x, params)
 
 
 def apply(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor:
     """Evaluate the activation `spec` with bound `params` on `x`, differentiably.
 
-    Tensor-valued parameters (a module's learnable ones) receive gradients. Under ONNX export or
-    torch.export the Spec's `native` op (or else its `naive` composition) is traced instead, so
-    exported graphs contain standard operators (exact GELU becomes ONNX `Gelu`).
+    Tensor-valued parameters (a module's learnable ones) receive gradients. See the module
+    docstring for which path serves which call.
     """
     if not isinstance(x, Tensor):
         raise TypeError(f"expected a torch.Tensor, got {type(x).__name__}")
     names = tuple(k for k, v in params.items() if isinstance(v, Tensor))
     if _exporting():
         traced = spec.native if spec.native is not None and not names else spec.forward
-        if traced is not None:
+        if torch.onnx.is_in_onnx_export():  # runtimes lack float64 Erf, Elu, …: input dtype
             compute_dtype(x)  # the same dtype check as the Function path
             return traced(x, **params)
-    if not names and not torch.compiler.is_compiling():
-        fused = None
-        if x.is_cuda:
-            fused = _triton_apply(spec, x, params)
-        elif x.device.type == "cpu":
-            fused = _cpu_apply(spec, x, params)
-        if fused is not None:
-            return fused
+        # torch.export: in the compute dtype (torch's float32 gelu is off by 1.8e-3 at x = −4).
+        return evaluate(spec, traced, x, params).to(x.dtype)
     constants = {k: v for k, v in params.items() if k not in names}
     tensors = tuple(params[k] for k in names)
-    return ActivationFunction.apply(x, spec, constants, names, *tensors)
+    if torch._C._get_tracing_state() is not None:  # torch.jit.trace
+        if names or not registered(spec):
+            return _composite(spec, x, params)
+        return torch.ops.gatelab.activation(x, spec.format(params))
+    if torch.compiler.is_compiling():
+        if not names and select(spec, x, params, compiling=True) is not None:
+            return torch.ops.gatelab.activation(x, spec.format(params))
+        return ActivationCore.apply(x, spec, constants, names, None, *tensors)
+    kernel = None if names else select(spec, x, params)
+    if kernel is not None and forward_ad._current_level < 0 and plain(x):
+        if not (x.requires_grad and torch.is_grad_enabled()):
+            return kernel.forward(spec, x, params)  # no graph: skip the Function's ~10 µs
+    name = None if kernel is None else kernel.name
+    return ActivationFunction.apply(x, spec, constants, names, name, *tensors)
 
 
-_CPU_APPLY: Any = None
-
-
-def _cpu_apply(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor | None:
-    """The fused CPU kernels of :mod:`gatelab.kernels.cpu` (None: not covered, switched off
-    with GATELAB_CPU_KERNELS=0, or building failed)."""
-    global _CPU_APPLY
-    if _CPU_APPLY is None:  # imported on first use (a cycle at import time); ~1 µs per call saved
-        from .kernels.cpu import cpu_apply
-
-        _CPU_APPLY = cpu_apply
-    return _CPU_APPLY(spec, x, params)
-
-
-def _triton_apply(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor | None:
-    """The Triton kernels of :mod:`gatelab.kernels` for CUDA tensors (None: not covered,
-    or Triton missing). torch.compile traces the torch path instead, which it fuses itself."""
-    from .kernels.dispatch import triton_apply
-
-    return triton_apply(spec, x, params)
+__all__ += ["ops", "plain"]

@@ -118,9 +118,11 @@ def implementation(spec: Spec, params: dict[str, Any], impl: str) -> Callable | 
     if impl == "gatelab":
         return get_fn(spec, **params)
     if impl == "gatelab_cpu":
-        from .kernels.cpu import cpu_apply
+        from .autograd import apply
+        from .kernels.select import select
 
-        return lambda x: cpu_apply(spec, x, params)
+        # The fused CPU kernels through the one dispatch; None where none covers the call.
+        return lambda x: apply(spec, x, params) if select(spec, x, params) is not None else None
     if impl == "native":
         return None if spec.native is None else (lambda x: spec.native(x, **params))
     if impl == "naive":
@@ -163,9 +165,9 @@ def _covered(impl: str, spec: Spec, params: dict[str, Any], x: Tensor) -> bool:
     """gatelab_cpu only measures where the fused path applies (it returns None elsewhere)."""
     if impl != "gatelab_cpu":
         return True
-    from .kernels.cpu import covers
+    from .kernels.select import select
 
-    return covers(spec, x, params)
+    return x.device.type == "cpu" and select(spec, x, params) is not None
 
 
 def _first_calls_seconds(fn: Callable, x: Tensor) -> float | None:

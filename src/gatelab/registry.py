@@ -76,6 +76,7 @@ class Spec:
     composition of torch ops and `native` torch's own op where one exists: baselines for
     benchmarks, and what ONNX export emits. `gate` is F for gated entries f(x) = x·F(x).
     `param_derivatives(x, **params)` gives ∂f/∂p for the parameters a module can learn.
+    `kernels` names the fused kernels that cover the entry — the one table of coverage.
     `symbolic(sympy, x, **params)` builds the formula as a sympy expression (Piecewise where
     needed) for gatelab.analysis; the sympy module is passed in, so the catalog never imports it.
     """
@@ -95,7 +96,11 @@ class Spec:
     param_derivatives: Callable[..., Any] | None = None
     module_class: type | None = None
     symbolic: Callable[..., Any] | None = None  # (sympy, x, **params) -> sympy expression
-    upcast_float32: bool = True  # compute float32 inputs in float64 (see gatelab.autograd)
+    upcast_float32: bool = True  # compute float32 inputs in float64 (see gatelab._compute)
+    #: The fused kernels that implement this entry (see gatelab.kernels.select): "c" (float32
+    #: CPU, kernels/cpu_native.c), "compiled" (CPU, torch.compile of float64 formulas),
+    #: "triton" (CUDA). Empty: the exact torch path only — user entries by default.
+    kernels: frozenset[str] = frozenset()
 
     @property
     def defaults(self) -> dict[str, Any]:
@@ -125,6 +130,10 @@ class Spec:
         ]
         return f"{self.name}({', '.join(changed)})" if changed else self.name
 
+
+#: Kernel coverage of the gated catalog entries, and of the others that only torch.compile fuses.
+GATED_KERNELS = frozenset({"c", "compiled", "triton"})
+COMPILED_ONLY = frozenset({"compiled"})
 
 _SPECS: dict[str, Spec] = {}
 _ALIASES: dict[str, str] = {}

@@ -16,16 +16,32 @@ import pytest
 import reference as R
 import torch
 
-from gatelab.autograd import apply as exact_apply
-from gatelab.kernels import cpu
+from gatelab.autograd import apply
+from gatelab.kernels import cpu, select
 from gatelab.registry import resolve
 
 ACCURACY_SPECS = ["e_gem", "se_gem(N=2, alpha=0.1)", "gem(N=3)", "gelu"]
 
 
 def fused(text, x):
+    """`text` on `x` through the compiled kernels (the dispatch forced to them), or None where
+    they do not cover the call."""
     spec, params = resolve(text)
-    return cpu.compiled_apply(spec, x, params)
+    select.force("compiled")
+    try:
+        if select.select(spec, x, params) is None:
+            return None
+        return apply(spec, x, params)
+    finally:
+        select.force(None)
+
+
+def exact_apply(spec, x, params):
+    select.force("exact")
+    try:
+        return apply(spec, x, params)
+    finally:
+        select.force(None)
 
 
 @pytest.fixture(autouse=True)
@@ -143,7 +159,7 @@ def test_not_covered_returns_none(text, x):
 def test_tensor_parameters_are_not_covered():
     spec, params = resolve("gelu_general(learnable=True)")
     params = {**params, "mu": torch.tensor(0.0, requires_grad=True)}
-    assert cpu.cpu_apply(spec, torch.randn(8), params) is None
+    assert select.select(spec, torch.randn(8), params) is None
 
 
 def test_switches_off_by_environment_and_function(monkeypatch):
@@ -178,19 +194,18 @@ def test_compile_failure_falls_back_and_logs_once(monkeypatch, caplog):
 def test_rejects_non_tensors():
     spec, params = resolve("e_gem")
     with pytest.raises(TypeError, match="torch.Tensor"):
-        cpu.cpu_apply(spec, [1.0, 2.0], params)
+        apply(spec, [1.0, 2.0], params)
 
 
 def test_dispatch_prefers_the_c_kernels_for_float32_and_compiles_the_rest():
     spec, params = resolve("e_gem")
     small32, small16 = torch.randn(8), torch.randn(8).half()
     large16 = torch.randn(cpu.COMPILED_MIN_NUMEL).half()
-    assert cpu.covers(spec, small32, params) and not cpu.covers(spec, small16, params)
-    assert cpu.covers(spec, large16, params)
-    y = cpu.cpu_apply(spec, small32.requires_grad_(), params)
-    assert y.grad_fn.name() == "NativeActivationFunctionBackward"
-    assert cpu.cpu_apply(spec, small16, params) is None
-    y16 = cpu.cpu_apply(spec, large16.requires_grad_(), params)
-    assert y16.grad_fn.name() == "CpuActivationFunctionBackward"
+    assert select.select(spec, small32, params) is select.C
+    assert select.select(spec, small16, params) is None
+    assert select.select(spec, large16, params) is select.COMPILED
+    y = apply(spec, small32.requires_grad_(), params)
+    assert y.grad_fn.name() == "ActivationFunctionBackward"
     mish, mish_params = resolve("mish")
-    assert cpu.cpu_apply(mish, small32, mish_params) is None  # not in C: compiled from 2^16 on
+    assert select.select(mish, small32, mish_params) is None  # not in C: compiled from 2^16 on
+    assert select.select(mish, large16.float(), mish_params) is select.COMPILED

@@ -17,7 +17,7 @@ import reference as R
 import torch
 
 import gatelab
-from gatelab.kernels import cpu, cpu_native
+from gatelab.kernels import cpu, cpu_native, select
 
 CASES = [
     ("gelu", {}),
@@ -121,7 +121,8 @@ def test_channels_last_stays_channels_last_forward_and_backward():
     torch.manual_seed(0)
     x = torch.randn(2, 3, 5, 7).to(memory_format=torch.channels_last).requires_grad_()
     spec, params = gatelab.registry.resolve("se_gem(N=2, alpha=0.1)")
-    y = cpu.cpu_apply(spec, x, params)
+    assert select.select(spec, x, params) is select.C
+    y = gatelab.autograd.apply(spec, x, params)
     assert y.is_contiguous(memory_format=torch.channels_last)
     grad = torch.randn(2, 3, 5, 7)  # contiguous: laid out unlike x
     (dx,) = torch.autograd.grad(y, x, grad)
@@ -150,8 +151,8 @@ def test_autograd_saves_only_the_input_and_double_backward_works():
     spec, params = gatelab.registry.resolve("gelu")
     saved = []
     with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
-        y = cpu.cpu_apply(spec, x, params)
-    assert y.grad_fn.name() == "NativeActivationFunctionBackward"
+        y = gatelab.autograd.apply(spec, x, params)
+    assert y.grad_fn.name() == "ActivationFunctionBackward" and y.grad_fn.kernel == "c"
     assert len(saved) == 1 and saved[0] is x
     (grad,) = torch.autograd.grad(y.sum(), x, create_graph=True)
     (second,) = torch.autograd.grad(grad.sum(), x)
@@ -189,8 +190,8 @@ def test_without_a_compiler_the_path_falls_back_and_logs_once(monkeypatch, caplo
     spec, params = gatelab.registry.resolve("gelu")
     x = torch.randn(16)
     with caplog.at_level(logging.WARNING, logger=cpu_native.__name__):
-        assert cpu.native_apply(spec, x, params) is None
-        assert cpu.native_apply(spec, x, params) is None
+        assert select.select(spec, x, params) is None
+        assert select.select(spec, x, params) is None
     assert len(caplog.records) == 1 and "no C compiler" in caplog.text
     y = gatelab.get_fn("gelu")(x)  # the exact path serves the call
     torch.testing.assert_close(y, gatelab.get_fn("gelu")(x.double()).float())

@@ -18,7 +18,19 @@ import torch
 import gatelab
 
 triton_gated = pytest.importorskip("gatelab.kernels.triton_gated")
-from gatelab.kernels import dispatch, triton_fused  # noqa: E402
+from gatelab.kernels import dispatch, select, triton_fused  # noqa: E402
+
+
+def triton_apply(spec, x, params, allow_cpu=True):
+    """`spec` on `x` through the Triton kernels (the dispatch forced to them), or None where
+    they do not cover the call."""
+    select.force("triton")
+    try:
+        if select.select(spec, x, params) is not select.TRITON:
+            return None
+        return gatelab.autograd.apply(spec, x, params)
+    finally:
+        select.force(None)
 
 CASES = [
     ("gelu", {}),
@@ -198,7 +210,7 @@ def test_empty_tensors(device):
     config = _config("gelu", {})
     assert triton_gated.forward(x, config).shape == (0, 3)
     assert triton_gated.backward(x, x, config).shape == (0, 3)
-    y = dispatch.triton_apply(gatelab.lookup("gelu"), x.requires_grad_(), {}, allow_cpu=True)
+    y = triton_apply(gatelab.lookup("gelu"), x.requires_grad_(), {}, allow_cpu=True)
     y.sum().backward()
     assert x.grad.shape == (0, 3)
 
@@ -220,8 +232,8 @@ def test_dispatch_forward_and_backward_match_the_float64_path(name, params, dtyp
     spec = gatelab.lookup(name)
     x = (torch.randn(3000, device=device) * 4).to(dtype).requires_grad_(True)
     grad = torch.randn(3000, device=device).to(dtype)
-    y = dispatch.triton_apply(spec, x, spec.bind(**params), allow_cpu=True)
-    assert type(y.grad_fn).__name__.startswith("TritonActivationFunction")
+    y = triton_apply(spec, x, spec.bind(**params), allow_cpu=True)
+    assert y.grad_fn.name() == "ActivationFunctionBackward" and y.grad_fn.kernel == "triton"
     (got,) = torch.autograd.grad(y, x, grad)
     x64 = x.detach().double().requires_grad_(True)
     y64 = gatelab.get_fn(name, **params)(x64)
@@ -241,13 +253,13 @@ def test_backward_saves_only_the_input(device):
 
     x = torch.randn(64, device=device, requires_grad=True)
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        y = dispatch.triton_apply(gatelab.lookup("gelu"), x, {}, allow_cpu=True)
+        y = triton_apply(gatelab.lookup("gelu"), x, {}, allow_cpu=True)
     assert len(saved) == 1 and saved[0] is x
     y.sum().backward()
 
 
 def _plain(spec, x, other, triton):
-    return dispatch.triton_apply(spec, x, {}, allow_cpu=True) if triton else gatelab.get_fn(spec)(x)
+    return triton_apply(spec, x, {}, allow_cpu=True) if triton else gatelab.get_fn(spec)(x)
 
 
 def _bias(spec, x, other, triton):
@@ -281,20 +293,20 @@ def test_double_backward_matches_the_torch_path(form, device):
 def test_uncovered_calls_return_none(device):
     gelu = gatelab.lookup("gelu")
     x = torch.randn(8, device=device)
-    assert dispatch.triton_apply(gelu, x.double(), {}, allow_cpu=True) is None  # float64: torch
-    assert dispatch.triton_apply(gatelab.lookup("elu"), x, {"alpha": 1.0}, allow_cpu=True) is None
+    assert triton_apply(gelu, x.double(), {}, allow_cpu=True) is None  # float64: torch
+    assert triton_apply(gatelab.lookup("elu"), x, {"alpha": 1.0}, allow_cpu=True) is None
     learnable = {"mu": torch.tensor(0.0), "sigma": torch.tensor(1.0), "learnable": True}
     general = gatelab.lookup("gelu_general")
-    assert dispatch.triton_apply(general, x, learnable, allow_cpu=True) is None
+    assert triton_apply(general, x, learnable, allow_cpu=True) is None
     impostor = gatelab.registry.Spec(name="gelu", forward=gelu.forward, derivative=gelu.derivative)
-    assert dispatch.triton_apply(impostor, x, {}, allow_cpu=True) is None
+    assert triton_apply(impostor, x, {}, allow_cpu=True) is None
     assert dispatch.triton_glu(gelu, x, x.half(), {}, allow_cpu=True) is None  # mixed dtypes
     if device == "cpu":
-        assert dispatch.triton_apply(gelu, x, {}) is None  # CPU only when asked for
+        assert select.select(gelu, x, {}) is not select.TRITON  # CPU only when forced
     for name, params in [("silu", {"beta": 1e-30}), ("e_gem", {"eps": 1e-300}),
                          ("se_gem", {"alpha": 1e39})]:  # fmt: skip
         spec = gatelab.lookup(name)  # constants beyond float32's comfortable range: torch path
-        assert dispatch.triton_apply(spec, x, spec.bind(**params), allow_cpu=True) is None
+        assert triton_apply(spec, x, spec.bind(**params), allow_cpu=True) is None
 
 
 # --- fused bias + activation and GLU --------------------------------------------------------------
@@ -350,3 +362,50 @@ def test_glu_shapes_must_match(device):
     a, b = torch.zeros(4, 6, device=device), torch.zeros(4, 3, device=device)
     with pytest.raises(ValueError, match="equal shapes"):
         dispatch.triton_glu(gatelab.lookup("silu"), a, b, {}, allow_cpu=True)
+
+
+# --- the transforms on the Triton path (tests/test_transforms.py has the full matrix) ---------
+
+
+@pytest.mark.parametrize("name, params", [CASES[0], CASES[4], CASES[10], CASES[13]], ids=str)
+def test_transforms_on_the_triton_path(name, params, device):
+    """vmap, grad, per-sample grads, jacrev, jacfwd, jvp, forward AD, jit.trace and
+    torch.compile through the Triton kernels, against the float64 formulas."""
+    import io
+
+    import torch.autograd.forward_ad as fwAD
+    from torch.func import grad, jacfwd, jacrev, jvp, vmap
+
+    spec = gatelab.lookup(name)
+    bound = spec.bind(**params)
+    f = gatelab.get_fn(name, **params)
+    x = torch.linspace(-4, 4, 24, device=device) + 1 / 97
+    t = torch.linspace(0.5, 1.5, 24, device=device)
+    x64 = x.double()
+    y0, d0 = spec.forward(x64, **bound), spec.derivative(x64, **bound)
+    tol = dict(rtol=2e-6, atol=1e-6)
+
+    def check(actual, expected):
+        torch.testing.assert_close(actual.double(), expected.double(), **tol)
+
+    select.force("triton")
+    try:
+        assert select.select(spec, x, bound) is select.TRITON
+        check(vmap(f)(x.view(4, 6)), y0.view(4, 6))
+        check(grad(lambda v: (f(v) * t).sum())(x), d0 * t.double())
+        check(vmap(grad(lambda v: f(v).sum()))(x.view(4, 6)), d0.view(4, 6))
+        check(jacrev(f)(x[:6]), torch.diag(d0[:6]))
+        check(jacfwd(f)(x[:6]), torch.diag(d0[:6]))
+        check(jvp(f, (x,), (t,))[1], d0 * t.double())
+        with fwAD.dual_level():
+            check(fwAD.unpack_dual(f(fwAD.make_dual(x, t))).tangent, d0 * t.double())
+        with torch.no_grad():
+            traced = torch.jit.trace(gatelab.create(name, **params), x, check_trace=False)
+        buffer = io.BytesIO()
+        torch.jit.save(traced, buffer)
+        buffer.seek(0)
+        check(torch.jit.load(buffer)(x), y0)
+        compiled = torch.compile(f, fullgraph=True, backend="aot_eager")
+        check(compiled(x), y0)
+    finally:
+        select.force(None)

@@ -11,7 +11,7 @@ from torch import Tensor
 
 from .._precise import decay, extended, sigmoid, sigmoid_dd, sigmoid_times_complement, two_prod
 from ..modules import Activation
-from ..registry import Spec, positive, positive_int, real, register
+from ..registry import COMPILED_ONLY, Spec, positive, positive_int, real, register
 
 NAIR_HINTON = "Nair & Hinton, 'Rectified Linear Units Improve RBMs', ICML 2010"
 ELU_PAPER = "Clevert, Unterthiner & Hochreiter, 'Fast and Accurate Deep Network Learning by ELUs', arXiv:1511.07289 (2015)"  # noqa: E501
@@ -191,6 +191,7 @@ def _sigmoid_forward(x: Tensor) -> Tensor:
 _BASELINES = [
     Spec(
         name="relu",
+        kernels=frozenset({"triton"}),  # for ReGLU (kernels/triton_fused.py)
         symbolic=lambda sp, x: sp.Piecewise((x, x > 0), (0, True)),
         forward=relu,
         derivative=relu_derivative,
@@ -240,6 +241,7 @@ _BASELINES = [
     ),
     Spec(
         name="elu",
+        kernels=COMPILED_ONLY,
         symbolic=lambda sp, x, alpha=1: sp.Piecewise((x, x > 0), (alpha * (sp.exp(x) - 1), True)),
         forward=elu,
         derivative=elu_derivative,
@@ -252,6 +254,7 @@ _BASELINES = [
     ),
     Spec(
         name="selu",
+        kernels=COMPILED_ONLY,
         symbolic=lambda sp, x: (
             sp.Rational(repr(SELU_SCALE))
             * sp.Piecewise((x, x > 0), (sp.Rational(repr(SELU_ALPHA)) * (sp.exp(x) - 1), True))
@@ -268,6 +271,7 @@ _BASELINES = [
     ),
     Spec(
         name="celu",
+        kernels=COMPILED_ONLY,
         symbolic=lambda sp, x, alpha=1: sp.Piecewise(
             (x, x > 0), (alpha * (sp.exp(x / alpha) - 1), True)
         ),
@@ -285,6 +289,7 @@ _BASELINES = [
     ),
     Spec(
         name="softplus",
+        kernels=COMPILED_ONLY,
         symbolic=lambda sp, x, beta=1: sp.log(1 + sp.exp(beta * x)) / beta,
         forward=softplus,
         derivative=softplus_derivative,
@@ -297,6 +302,7 @@ _BASELINES = [
     ),
     Spec(
         name="mish",
+        kernels=COMPILED_ONLY,
         symbolic=lambda sp, x: x * sp.tanh(sp.log(1 + sp.exp(x))),
         forward=mish,
         derivative=mish_derivative,
@@ -310,6 +316,7 @@ _BASELINES = [
     ),
     Spec(
         name="hardswish",
+        kernels=COMPILED_ONLY,
         symbolic=lambda sp, x: sp.Piecewise((0, x <= -3), (x * (x + 3) / 6, x <= 3), (x, True)),
         forward=hardswish,
         derivative=hardswish_derivative,
@@ -323,6 +330,7 @@ _BASELINES = [
     ),
     Spec(
         name="relu_squared",
+        kernels=COMPILED_ONLY,
         symbolic=lambda sp, x: sp.Piecewise((x**2, x > 0), (0, True)),
         forward=relu_squared,
         derivative=relu_squared_derivative,
@@ -336,6 +344,7 @@ _BASELINES = [
     ),
     Spec(
         name="tanh",
+        kernels=COMPILED_ONLY,
         symbolic=lambda sp, x: sp.tanh(x),
         forward=torch.tanh,
         derivative=tanh_derivative,
@@ -347,6 +356,7 @@ _BASELINES = [
     ),
     Spec(
         name="sigmoid",
+        kernels=COMPILED_ONLY,
         symbolic=lambda sp, x: 1 / (1 + sp.exp(-x)),
         forward=_sigmoid_forward,
         derivative=sigmoid_derivative,

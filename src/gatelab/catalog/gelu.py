@@ -32,7 +32,7 @@ from .._precise import (
     two_sum,
 )
 from ..modules import Activation, scalar_parameter
-from ..registry import Param, Spec, positive, real, register
+from ..registry import COMPILED_ONLY, GATED_KERNELS, Param, Spec, positive, real, register
 
 HENDRYCKS = "Hendrycks & Gimpel, 'Gaussian Error Linear Units (GELUs)', arXiv:1606.08415 (2016)"
 SILU_CITATIONS = (
@@ -217,6 +217,7 @@ def _gelu_general_naive(x: Tensor, mu=0.0, sigma=1.0, learnable: bool = False) -
 register(
     Spec(
         name="gelu",
+        kernels=GATED_KERNELS,
         symbolic=lambda sp, x: x * sp.erfc(-x / sp.sqrt(2)) / 2,  # erfc: sympy mis-limits 1 + erf
         forward=gelu,
         derivative=gelu_derivative,
@@ -233,6 +234,7 @@ register(
 register(
     Spec(
         name="gelu_tanh",
+        kernels=GATED_KERNELS,
         symbolic=lambda sp, x: (
             x * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + sp.Rational("0.044715") * x**3))) / 2
         ),
@@ -253,6 +255,7 @@ register(
 register(
     Spec(
         name="gelu_sigmoid",
+        kernels=GATED_KERNELS,
         symbolic=lambda sp, x: x / (1 + sp.exp(-sp.Rational("1.702") * x)),
         forward=gelu_sigmoid,
         derivative=gelu_sigmoid_derivative,
@@ -268,6 +271,7 @@ register(
 register(
     Spec(
         name="gelu_general",
+        kernels=COMPILED_ONLY,
         symbolic=lambda sp, x, mu=0, sigma=1, learnable=False: (
             x * sp.erfc(-(x - mu) / (sigma * sp.sqrt(2))) / 2
         ),
@@ -292,6 +296,7 @@ register(
 register(
     Spec(
         name="silu",
+        kernels=GATED_KERNELS,
         symbolic=lambda sp, x, beta=1: x / (1 + sp.exp(-beta * x)),
         forward=silu,
         derivative=silu_derivative,

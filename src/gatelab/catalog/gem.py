@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from .._precise import int_power
-from ..registry import Spec, non_negative, positive, positive_int, register
+from ..registry import GATED_KERNELS, Spec, non_negative, positive, positive_int, register
 
 CITATION = (
     "Krause, 'Geometric Monomial (GEM): a family of rational 2N-differentiable activation "
@@ -130,6 +130,7 @@ _EPS = positive("eps", 1e-4, "ε: scale of the gate; E-GEM → ReLU as ε → 0"
 register(
     Spec(
         name="gem",
+        kernels=GATED_KERNELS,
         symbolic=lambda sp, x, N=1: sp.Piecewise(
             (x ** (2 * N + 1) / (1 + x ** (2 * N)), x > 0), (0, True)
         ),
@@ -147,6 +148,7 @@ register(
 register(
     Spec(
         name="e_gem",
+        kernels=GATED_KERNELS,
         symbolic=lambda sp, x, N=1, eps=1e-4: sp.Piecewise(
             (x ** (2 * N + 1) / (eps + x ** (2 * N)), x > 0), (0, True)
         ),
@@ -168,6 +170,7 @@ register(
 register(
     Spec(
         name="se_gem",
+        kernels=GATED_KERNELS,
         symbolic=_se_gem_symbolic,
         forward=se_gem,
         derivative=se_gem_derivative,

@@ -1,17 +1,17 @@
-"""The fused CPU path: one loop per activation and pass that loads, computes and stores once.
+"""The CPU kernels' switch, and the torch.compile'd kernels for what the C kernels leave.
 
-Two implementations, chosen per call by :func:`cpu_apply`:
+Two CPU implementations, chosen per call by :func:`gatelab.kernels.select.select`:
 
 - **C kernels** (:mod:`gatelab.kernels.cpu_native`) for float32 tensors of gelu, gelu_tanh,
   gelu_sigmoid, silu and the GEM family, at every size: hand-written float32 loops with
   error-free transformations (forward ≤ 1.4 ulp measured, see that module), vectorised and
   threaded, ~3 µs per call.
-- **torch.compile** of float64 formulas for everything else covered (half types, elu, mish, …),
-  from :data:`COMPILED_MIN_NUMEL` elements on: the Spec's formula (the GEM family uses the
-  single-division forms of :mod:`gatelab.kernels.cpu_formulas`) handed to inductor's C++ code
-  generation, which fuses load / compute-float64 / store into one loop, forward f(x) and
-  backward g·f′(x); 0.5 ulp, but float64 division and erfc/exp cost more than the memory
-  traffic.
+- **torch.compile** of float64 formulas (this module) for the other entries whose Spec lists
+  "compiled" (half types, elu, mish, …), from :data:`COMPILED_MIN_NUMEL` elements on: the Spec's
+  formula (the GEM family uses the single-division forms of :mod:`gatelab.kernels.cpu_formulas`)
+  handed to inductor's C++ code generation, which fuses load / compute-float64 / store into one
+  loop, forward f(x) and backward g·f′(x); 0.5 ulp, but float64 division and erfc/exp cost more
+  than the memory traffic.
 
 About the compiled kernels:
 
@@ -20,14 +20,12 @@ About the compiled kernels:
   :func:`compile_log` reports how long each compile took (cold: minutes of gcc on the first
   process; warm, from inductor's disk cache: about a second).
 - float64 inputs keep the exact path (its double-double tails are not written for a fused
-  loop), as do tensor-valued (learnable) parameters and entries outside :data:`COVERED`.
+  loop), as do tensor-valued (learnable) parameters.
 - When compiling fails (no C++ compiler, an inductor error) the failure is logged once per
-  kernel and :func:`cpu_apply` returns None from then on, so callers keep the exact path.
+  kernel and :func:`kernel` returns None from then on, so callers keep the exact path.
 
 ``GATELAB_CPU_KERNELS=0`` in the environment, or :func:`set_enabled(False) <set_enabled>`,
-switches both off (the exact float64 path, 0.5 ulp, then serves every call). Backward saves only
-x, like ``autograd.ActivationFunction``; under ``create_graph=True`` it uses the exact path's
-differentiable derivative so double backward keeps working.
+switches both off (the exact float64 path, 0.5 ulp, then serves every call).
 """
 
 from __future__ import annotations
@@ -43,22 +41,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..autograd import compute_dtype, evaluate
+from .._compute import compute_dtype
 from ..registry import Spec
-from . import cpu_native
 from .cpu_formulas import FLOAT64_FORMS
 
 ENV_VAR = "GATELAB_CPU_KERNELS"
 INPUT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
-# Multi-op catalog entries. relu, leaky_relu and prelu are single native ops already.
-COVERED = frozenset(
-    {
-        "gelu", "gelu_tanh", "gelu_sigmoid", "gelu_general", "silu",
-        "gem", "e_gem", "se_gem",
-        "elu", "selu", "celu", "softplus", "mish", "hardswish", "relu_squared",
-        "tanh", "sigmoid",
-    }
-)  # fmt: skip
 
 #: The compiled kernels serve CPU tensors from this size on: below it their call overhead
 #: (~50 µs) outweighs the gain — at 2^10 elements they are 3–10× slower than eager, from 2^14 on
@@ -190,20 +178,11 @@ def kernel(spec: Spec, params: Mapping[str, Any], dtype: torch.dtype, which: str
     return _KERNELS[key].fn
 
 
-def covers(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> bool:
-    """Whether :func:`cpu_apply` handles `spec` with `params` on `x` (before building anything)."""
-    if not enabled():
-        return False
-    if cpu_native.covers(spec.name, x, params):
-        return True
-    return compiled_covers(spec, x, params) and x.numel() >= COMPILED_MIN_NUMEL
-
-
 def compiled_covers(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> bool:
     """Whether the torch.compile kernels handle `spec` with `params` on `x` (at any size)."""
     return (
         enabled()
-        and spec.name in COVERED
+        and "compiled" in spec.kernels
         and x.device.type == "cpu"
         and x.dtype in INPUT_DTYPES
         and x.numel() > 1  # sizes 0 and 1 would each cost a specialised recompile
@@ -222,93 +201,7 @@ def _flat_alias(t: Tensor) -> Tensor:
     return flat.set_(t.untyped_storage(), t.storage_offset(), (t.numel(),), (1,))
 
 
-def _run(fn: Callable, *tensors: Tensor) -> Tensor:
+def run(fn: Callable, *tensors: Tensor) -> Tensor:
     """Run a kernel on flat aliases of `tensors`; the result has the first tensor's shape."""
     with torch.no_grad():
         return fn(*map(_flat_alias, tensors)).view(tensors[0].shape)
-
-
-def _exact_backward(spec: Spec, params: Mapping[str, Any], x: Tensor, grad: Tensor) -> Tensor:
-    """grad·f′(x) by the exact path's derivative, differentiable (for double backward)."""
-    grad_c = grad.to(compute_dtype(x, spec.upcast_float32))
-    return (grad_c * evaluate(spec, spec.derivative, x, params)).to(x.dtype)
-
-
-class CpuActivationFunction(torch.autograd.Function):
-    """f(x) by the fused forward kernel; backward g·f′(x) by the fused backward kernel.
-
-    Saves only x. Under create_graph=True, backward uses the Spec's differentiable derivative
-    (the exact path's formula) so that double backward works.
-    """
-
-    @staticmethod
-    def forward(ctx, x, spec, params, forward_fn):  # type: ignore[override]
-        ctx.spec, ctx.params = spec, params
-        ctx.save_for_backward(x)
-        return _run(forward_fn, x)
-
-    @staticmethod
-    def backward(ctx, grad):  # type: ignore[override]
-        (x,) = ctx.saved_tensors
-        spec, params = ctx.spec, ctx.params
-        # create_graph=True needs a differentiable backward: the exact path's derivative.
-        backward_fn = None if torch.is_grad_enabled() else kernel(spec, params, x.dtype, "backward")
-        if backward_fn is None:
-            grad_x = _exact_backward(spec, params, x, grad)
-        else:
-            grad_x = _run(backward_fn, x, grad.to(x.dtype))
-        return grad_x, None, None, None
-
-
-class NativeActivationFunction(torch.autograd.Function):
-    """f(x) and g·f′(x) by the C kernels; saves only x; double backward via the exact path."""
-
-    @staticmethod
-    def forward(ctx, x, spec, params):  # type: ignore[override]
-        ctx.spec, ctx.params = spec, params
-        ctx.save_for_backward(x)
-        return cpu_native.forward(spec.name, x, params)
-
-    @staticmethod
-    def backward(ctx, grad):  # type: ignore[override]
-        (x,) = ctx.saved_tensors
-        spec, params = ctx.spec, ctx.params
-        if torch.is_grad_enabled():  # create_graph=True: a differentiable backward
-            return _exact_backward(spec, params, x, grad), None, None
-        return cpu_native.backward(spec.name, x, grad, params), None, None
-
-
-def native_apply(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor | None:
-    """f(x) through the C kernels, differentiably; None where they do not apply or failed."""
-    if not (enabled() and cpu_native.covers(spec.name, x, params)):
-        return None
-    if cpu_native.library() is None:  # no C compiler: logged once by cpu_native
-        return None
-    if not (x.requires_grad and torch.is_grad_enabled()):  # no graph: skip the Function's ~10 µs
-        return cpu_native.forward(spec.name, x, params)
-    return NativeActivationFunction.apply(x, spec, dict(params))
-
-
-def compiled_apply(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor | None:
-    """f(x) through the torch.compile kernels at any size; None where they do not apply."""
-    if not compiled_covers(spec, x, params):
-        return None
-    forward_fn = kernel(spec, params, x.dtype, "forward")
-    if forward_fn is None:
-        return None
-    return CpuActivationFunction.apply(x, spec, dict(params), forward_fn)
-
-
-def cpu_apply(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor | None:
-    """f(x) through the fused CPU kernels, differentiably; None where the path does not apply.
-
-    The C kernels where they cover `x` (float32, see :mod:`gatelab.kernels.cpu_native`), else
-    the compiled ones from :data:`COMPILED_MIN_NUMEL` elements on. None means: not covered,
-    switched off, or building failed — the caller then uses ``gatelab.autograd.apply``.
-    """
-    if not isinstance(x, Tensor):
-        raise TypeError(f"expected a torch.Tensor, got {type(x).__name__}")
-    y = native_apply(spec, x, params)
-    if y is None and x.numel() >= COMPILED_MIN_NUMEL:
-        y = compiled_apply(spec, x, params)
-    return y

@@ -226,8 +226,14 @@ def covers(name: str, x: Tensor, params: Mapping[str, Any]) -> bool:
         and x.is_cpu
         and x.layout is torch.strided
         and not any(isinstance(v, Tensor) for v in params.values())
-        and _arguments(name, tuple(params.items())) is not None
+        and _in_range(name, tuple(params.items()))
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _in_range(name: str, params: tuple[tuple[str, Any], ...]) -> bool:
+    """Whether ε is within the loops' range (plain float arithmetic: torch.compile traces it)."""
+    return _gem_in_range(name, dict(params))
 
 
 def _loaded() -> ctypes.CDLL:

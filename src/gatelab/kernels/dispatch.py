@@ -1,4 +1,5 @@
-"""Choosing the Triton path: which calls the kernels cover, and the autograd Functions over them.
+"""The fused Triton layers (act(x + bias), GLU) and their autograd Functions; whether Triton is
+available. The plain activation's Triton path is chosen by :mod:`gatelab.kernels.select`.
 
 Each entry point returns the result, or None when the call is not covered — then the caller takes
 the torch path (:func:`gatelab.autograd.apply`). Covered: the activations of
@@ -24,7 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..autograd import compute_dtype, evaluate
+from .._compute import compute_dtype, evaluate
 from ..registry import Spec, lookup
 
 
@@ -89,27 +90,6 @@ def _remember(ctx, spec: Spec, params: Mapping[str, Any], config) -> None:
     ctx.spec, ctx.params, ctx.config = spec, dict(params), config
 
 
-class TritonActivationFunction(torch.autograd.Function):
-    """f(x) by the Triton forward kernel; backward g·f′(x) recomputed from x, the only tensor
-    saved."""
-
-    @staticmethod
-    def forward(ctx, x: Tensor, spec: Spec, params: dict, config) -> Tensor:  # type: ignore[override]
-        _remember(ctx, spec, params, config)
-        ctx.save_for_backward(x)
-        return _modules()[0].forward(x, config)
-
-    @staticmethod
-    def backward(ctx, grad: Tensor):  # type: ignore[override]
-        (x,) = ctx.saved_tensors
-        if torch.is_grad_enabled():  # create_graph=True: differentiable torch formula
-            _, slope = _torch_terms(ctx, x)
-            grad_x = (grad.to(compute_dtype(x)) * slope).to(x.dtype)
-        else:
-            grad_x = _modules()[0].backward(x, grad, ctx.config)
-        return grad_x, None, None, None
-
-
 class BiasActivationFunction(torch.autograd.Function):
     """act(x + bias) saving only x and bias; backward recomputes act′ in one kernel."""
 
@@ -155,17 +135,6 @@ class GLUFunction(torch.autograd.Function):
         return grad_a, grad_b, None, None, None
 
 
-def triton_apply(
-    spec: Spec, x: Tensor, params: Mapping[str, Any], *, allow_cpu: bool = False
-) -> Tensor | None:
-    """`spec` with bound `params` applied to `x` by the Triton kernels (differentiable), or None
-    when the call is not covered (see the module docstring)."""
-    config = _config(spec, params, (x,), allow_cpu)
-    if config is None:
-        return None
-    return TritonActivationFunction.apply(x, spec, params, config)
-
-
 def triton_bias_apply(
     spec: Spec, x: Tensor, bias: Tensor, params: Mapping[str, Any], *, allow_cpu: bool = False
 ) -> Tensor | None:
@@ -191,4 +160,4 @@ def triton_glu(
     return GLUFunction.apply(a, b, spec, params, config)
 
 
-__all__ = ["available", "interpreted", "triton_apply", "triton_bias_apply", "triton_glu"]
+__all__ = ["available", "interpreted", "triton_bias_apply", "triton_glu"]
