@@ -262,8 +262,117 @@ def test_transformer_encoder_stack_fast_path_uses_the_new_activation():
 
 def test_functional_transformer_activation_is_not_a_module_and_not_swapped():
     layer = nn.TransformerEncoderLayer(16, 2, 32, activation="gelu", batch_first=True)
-    assert swap_activations(layer, "relu") == []
+    with pytest.warns(UserWarning, match="replaced nothing.*DEFAULT_REPLACE.*replace="):
+        assert swap_activations(layer, "relu") == []
     assert layer.activation is F.gelu
+
+
+# --- nothing replaced -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "replace, searched",
+    [
+        (gatelab.DEFAULT_REPLACE, "gatelab.DEFAULT_REPLACE"),
+        ((nn.GELU, "timm.layers.activations.GELU"), "GELU, timm.layers.activations.GELU"),
+        (lambda name, module: False, "<lambda>"),
+    ],
+    ids=["default", "tuple", "predicate"],
+)
+def test_replacing_nothing_warns_with_what_was_searched(replace, searched):
+    model = nn.Sequential(nn.Linear(2, 2), nn.Tanh())
+    with pytest.warns(UserWarning) as record:
+        assert swap_activations(model, "gelu", replace=replace) == []
+    (warning,) = record
+    message = str(warning.message)
+    assert "replaced nothing" in message and "Sequential" in message and searched in message
+    assert "replace=(*gatelab.DEFAULT_REPLACE, TheirClass)" in message
+    assert warning.filename == __file__  # points at the caller
+    assert isinstance(model[1], nn.Tanh)
+
+
+def test_replacing_something_does_not_warn():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert swap_activations(nn.Sequential(nn.Linear(2, 2), nn.ReLU()), "gelu") == ["1"]
+
+
+# --- selecting by qualified class name ----------------------------------------------------
+
+
+class ThirdPartyGELU(nn.Module):
+    def forward(self, x):
+        return F.gelu(x)
+
+
+class ItsSubclass(ThirdPartyGELU):
+    pass
+
+
+QUALIFIED = f"{ThirdPartyGELU.__module__}.{ThirdPartyGELU.__qualname__}"
+
+
+def test_qualified_class_names_select_the_class_and_its_subclasses():
+    model = nn.Sequential(nn.Linear(2, 2), ThirdPartyGELU(), ItsSubclass(), nn.ReLU())
+    reference = copy.deepcopy(model)
+    for i in (1, 2, 3):
+        reference[i].forward = lambda x: F.gelu(x, approximate="tanh")
+    assert swap_activations(model, "gelu_tanh", replace=(nn.ReLU, QUALIFIED)) == ["1", "2", "3"]
+    assert all(isinstance(model[i], Activation) for i in (1, 2, 3))
+    x = torch.randn(4, 2)
+    torch.testing.assert_close(model(x), reference(x))
+    with pytest.warns(UserWarning, match="replaced nothing"):
+        assert swap_activations(model, "relu", replace=QUALIFIED + "X") == []
+
+
+def test_matches_is_the_isinstance_test_for_selectors():
+    from gatelab.swap import matches
+
+    assert matches(nn.ReLU()) and matches(gatelab.create("gem")) and not matches(nn.Tanh())
+    assert matches(ItsSubclass(), (QUALIFIED,)) and not matches(ItsSubclass())
+    assert matches(ThirdPartyGELU(), ThirdPartyGELU) and not matches(nn.GELU(), QUALIFIED)
+    # DEFAULT_REPLACE keeps torch's types and gatelab's, and now names timm's and transformers'
+    assert {nn.ReLU, nn.GELU, nn.SiLU, Activation} <= set(gatelab.DEFAULT_REPLACE)
+    assert "transformers.activations.GELUActivation" in gatelab.DEFAULT_REPLACE
+    assert "timm.layers.activations.GELU" in gatelab.DEFAULT_REPLACE
+
+
+# --- inplace= (timm's and torch's constructor argument) is accepted and ignored --------------
+
+
+@pytest.mark.parametrize(
+    "spec, reference",
+    [
+        ("gelu", F.gelu),
+        ("prelu", lambda x: F.prelu(x, torch.tensor([0.25]))),
+        ("gelu_general(learnable=True)", F.gelu),
+    ],
+)
+def test_inplace_is_accepted_ignored_and_not_a_parameter(spec, reference):
+    x = torch.linspace(-4, 4, 17, requires_grad=True)
+    for module in (
+        gatelab.create(spec, inplace=True),
+        gatelab.create(spec, inplace=False),
+        type(gatelab.create(spec))(spec, inplace=True),
+    ):
+        assert repr(module) == repr(gatelab.create(spec))
+        assert "inplace" not in module.params and "inplace" not in repr(module)
+        before = x.detach().clone()
+        y = module(x)
+        assert torch.equal(x.detach(), before)  # x is never overwritten
+        torch.testing.assert_close(y, reference(x))
+        (grad,) = torch.autograd.grad(y.sum(), x)
+        (expected,) = torch.autograd.grad(reference(x).sum(), x)
+        torch.testing.assert_close(grad, expected)
+
+
+def test_inplace_must_be_a_bool():
+    with pytest.raises(TypeError, match="inplace"):
+        gatelab.create("gelu", inplace="yes")
+    with pytest.raises(TypeError, match="inplace"):
+        Activation("gelu", inplace=1)
 
 
 # --- forms of `to` and `replace` --------------------------------------------------------------

@@ -307,3 +307,21 @@ def test_forced_exact_path_gives_the_same_numbers():
     torch.testing.assert_close(with_kernel, exact, rtol=3e-7, atol=1e-30)
     with pytest.raises(ValueError, match="unknown kernel path"):
         select.force("fast")
+
+
+def test_spec_kernels_is_the_one_coverage_table():
+    """Spec.kernels names only kernels that implement the entry; what each kernel file
+    implements but no Spec lists would be dead code."""
+    from gatelab.kernels import cpu_native
+
+    triton_gated = pytest.importorskip("gatelab.kernels.triton_gated")
+
+    c = {n for n in gatelab.names() if "c" in gatelab.lookup(n).kernels}
+    triton = {n for n in gatelab.names() if "triton" in gatelab.lookup(n).kernels}
+    assert c == set(cpu_native.NAMES)
+    assert triton == set(triton_gated.ACTIVATIONS)
+    user = gatelab.gated(cauchy_cdf, name="coverage_probe")
+    try:
+        assert user.kernels == frozenset()
+    finally:
+        gatelab.unregister("coverage_probe")

@@ -9,7 +9,7 @@ robust, memory-lean PyTorch implementations behind a small registry.
 Importing gatelab loads torch and numpy only; analysis, training and reports live in extras.
 """
 
-from . import catalog, functional
+from . import catalog, functional, integrations
 from .catalog.custom import gated
 from .gain import init_gain, normal_moment
 from .modules import Activation, create, get_fn
@@ -28,6 +28,7 @@ __all__ = [
     "functional",
     "gated",
     "get_fn",
+    "integrations",
     "init_gain",
     "lookup",
     "names",

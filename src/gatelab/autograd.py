@@ -14,7 +14,9 @@
    formulas, which inductor fuses;
 4. **eager**: a covered call on a plain tensor that needs no graph runs the kernel directly —
    a registered op or an autograd Function costs 6–10 µs per call — and everything else takes
-   :class:`ActivationFunction`: kernels inside it on plain tensors, the operator on wrapped ones
+   :class:`ActivationFunction` (:class:`EagerActivationFunction` and
+   :class:`EagerKernelFunction` outside torch.func: the same rules, cheaper entries): kernels
+   inside it on plain tensors, the operator on wrapped ones
    (vmap), the exact formulas where no kernel covers the call.
 
 :class:`ActivationFunction` saves only x (and any learnable parameter tensors); backward
@@ -50,23 +52,34 @@ from .kernels import ops
 from .kernels.select import COMPILED, TRITON, C, registered, select
 from .registry import Spec
 
-__all__ = ["ActivationCore", "ActivationFunction", "apply", "compute_dtype", "evaluate"]
+__all__ = [
+    "ActivationCore",
+    "ActivationFunction",
+    "EagerActivationFunction",
+    "EagerKernelFunction",
+    "apply",
+    "compute_dtype",
+    "evaluate",
+]
 
 _KERNELS = {kernel.name: kernel for kernel in (C, COMPILED, TRITON)}
 _PLAIN_TYPES = (Tensor, torch.nn.Parameter)
 _is_wrapped = torch._C._functorch.is_functorch_wrapped_tensor
+_functorch_level = torch._C._functorch.maybe_current_level
+
+
+def _raw(x: Tensor) -> bool:
+    """Whether `x` is a real tensor that no torch.func transform wraps and no dispatch mode
+    (make_fx, FakeTensorMode, …) intercepts."""
+    return (
+        type(x) in _PLAIN_TYPES and not _is_wrapped(x) and torch._C._len_torch_dispatch_stack() == 0
+    )
 
 
 def plain(x: Tensor) -> bool:
     """Whether `x` is a real, storage-backed tensor that no transform or tracer wraps: the only
     kind a kernel's raw (data-pointer) call may see."""
-    return (
-        type(x) in _PLAIN_TYPES
-        and not _is_wrapped(x)
-        and torch._C._len_torch_dispatch_stack() == 0  # make_fx, FakeTensorMode, …
-        and torch._C._get_tracing_state() is None
-        and not torch.compiler.is_compiling()
-    )
+    return _raw(x) and torch._C._get_tracing_state() is None and not torch.compiler.is_compiling()
 
 
 def _exporting() -> bool:
@@ -132,7 +145,10 @@ class ActivationFunction(ActivationCore):
     @staticmethod
     def setup_context(ctx, inputs, output):  # type: ignore[override]
         ActivationCore.setup_context(ctx, inputs, output)
-        x, *_, = inputs
+        (
+            x,
+            *_,
+        ) = inputs
         ctx.save_for_forward(x, *inputs[5:])
 
     @staticmethod
@@ -149,6 +165,69 @@ class ActivationFunction(ActivationCore):
                     extra = extra + partials[name] * in_compute_dtype(x, spec, t)
             out = (in_compute_dtype(x, spec, out) + extra).to(x.dtype)
         return out
+
+
+class EagerActivationFunction(torch.autograd.Function):
+    """:class:`ActivationFunction` for plain tensors outside every torch.func transform.
+
+    The same rules with a cheaper entry. For Functions with a ``setup_context``,
+    ``Function.apply`` binds the arguments with ``inspect.signature`` on every call: 28 µs of a
+    41 µs float32 forward at 2^10 elements (2 CPU threads, torch 2.14.1); torch.func needs that
+    form, so ActivationFunction keeps it. Backward calls the kernel straight away when the
+    gradient is a plain tensor and nothing records the backward.
+    """
+
+    @staticmethod
+    def forward(ctx, x, spec, constants, names, kernel, *tensors):  # type: ignore[override]
+        ctx.spec, ctx.constants, ctx.names, ctx.kernel = spec, constants, names, kernel
+        ctx.save_for_backward(x, *tensors)
+        if forward_ad._current_level >= 0:  # a dual level is open: jvp may run
+            ctx.save_for_forward(x, *tensors)
+        if kernel is None:
+            return exact_forward(spec, x, {**constants, **dict(zip(names, tensors))})
+        return _KERNELS[kernel].forward(spec, x, constants)  # apply() checked that x is plain
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        if ctx.kernel is None or ctx.names or torch.is_grad_enabled() or not _raw(grad):
+            return ActivationCore.backward(ctx, grad)
+        (x,) = ctx.saved_tensors
+        return (
+            _KERNELS[ctx.kernel].backward(ctx.spec, x, grad, ctx.constants),
+            None,
+            None,
+            None,
+            None,
+        )
+
+    jvp = staticmethod(ActivationFunction.jvp)
+
+
+class EagerKernelFunction(torch.autograd.Function):
+    """The hot case of :class:`EagerActivationFunction`: a kernel, a plain tensor, constant
+    parameters. Three arguments instead of five and no parameter bookkeeping, which brings
+    fwd+bwd at 2^10 float32 elements back to its cost before the kernels became operators
+    (2 CPU threads; benchmarks/dispatch_overhead.py)."""
+
+    @staticmethod
+    def forward(ctx, x, spec, params, kernel):  # type: ignore[override]
+        ctx.spec, ctx.params, ctx.kernel = spec, params, kernel.name
+        ctx.save_for_backward(x)
+        if forward_ad._current_level >= 0:  # a dual level is open: jvp may run
+            ctx.save_for_forward(x)
+        return kernel.forward(spec, x, params)
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        if torch.is_grad_enabled() or not _raw(grad):
+            return _slope_times(ctx.spec, x, grad, ctx.params, ctx.kernel), None, None, None
+        return _KERNELS[ctx.kernel].backward(ctx.spec, x, grad, ctx.params), None, None, None
+
+    @staticmethod
+    def jvp(ctx, x_t, *_):  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        return _slope_times(ctx.spec, x, x_t, ctx.params, ctx.kernel)
 
 
 def _composite(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor:
@@ -172,8 +251,6 @@ def apply(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor:
             return traced(x, **params)
         # torch.export: in the compute dtype (torch's float32 gelu is off by 1.8e-3 at x = −4).
         return evaluate(spec, traced, x, params).to(x.dtype)
-    constants = {k: v for k, v in params.items() if k not in names}
-    tensors = tuple(params[k] for k in names)
     if torch._C._get_tracing_state() is not None:  # torch.jit.trace
         if names or not registered(spec):
             return _composite(spec, x, params)
@@ -181,12 +258,24 @@ def apply(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor:
     if torch.compiler.is_compiling():
         if not names and select(spec, x, params, compiling=True) is not None:
             return torch.ops.gatelab.activation(x, spec.format(params))
+        constants = {k: v for k, v in params.items() if k not in names}
+        tensors = tuple(params[k] for k in names)
         return ActivationCore.apply(x, spec, constants, names, None, *tensors)
     kernel = None if names else select(spec, x, params)
-    if kernel is not None and forward_ad._current_level < 0 and plain(x):
-        if not (x.requires_grad and torch.is_grad_enabled()):
+    raw = _raw(x)
+    if kernel is not None and raw and _functorch_level() is None:
+        if forward_ad._current_level < 0 and not (x.requires_grad and torch.is_grad_enabled()):
             return kernel.forward(spec, x, params)  # no graph: skip the Function's ~10 µs
+        return EagerKernelFunction.apply(x, spec, params, kernel)
     name = None if kernel is None else kernel.name
+    if not names:
+        if raw and _functorch_level() is None:
+            return EagerActivationFunction.apply(x, spec, params, names, name)
+        return ActivationFunction.apply(x, spec, params, names, name)
+    constants = {k: v for k, v in params.items() if k not in names}
+    tensors = tuple(params[k] for k in names)
+    if raw and _functorch_level() is None and all(map(_raw, tensors)):
+        return EagerActivationFunction.apply(x, spec, constants, names, name, *tensors)
     return ActivationFunction.apply(x, spec, constants, names, name, *tensors)
 
 

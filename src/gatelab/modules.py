@@ -8,7 +8,22 @@ import torch
 from torch import Tensor, nn
 
 from .autograd import apply
+from .catalog.custom import GatedRecipe, recipe_of
 from .registry import Spec, lookup, resolve
+
+#: What torch.jit.script reports for a model holding a gatelab activation.
+SCRIPT_ERROR = (
+    "gatelab activations cannot be compiled by torch.jit.script (their forward dispatches "
+    "through Python: Specs, kernels, autograd Functions); use torch.jit.trace (its graph calls "
+    "gatelab's registered ops; `import gatelab` before torch.jit.load), torch.compile or "
+    "torch.export instead"
+)
+
+
+def check_inplace(inplace: Any) -> None:
+    """Raise TypeError unless `inplace` is a bool; the value itself is ignored (see Activation)."""
+    if not isinstance(inplace, bool):
+        raise TypeError(f"inplace must be True or False, got {inplace!r}")
 
 
 class Activation(nn.Module):
@@ -16,9 +31,25 @@ class Activation(nn.Module):
 
     >>> Activation("e_gem(N=2)")
     e_gem(N=2)
+    >>> Activation("gelu", inplace=True)  # accepted for timm/torch compatibility, ignored
+    gelu
+
+    Pickling (torch.save of a whole model, copy.deepcopy) stores a catalog entry by its name and
+    a `gatelab.gated` entry by its recipe (see gatelab.catalog.custom.GatedRecipe).
     """
 
-    def __init__(self, spec: str | Spec, **params: Any) -> None:
+    def __init__(self, spec: str | Spec, *, inplace: bool = False, **params: Any) -> None:
+        """`spec` names the activation, `params` its parameters (they override the string's).
+
+        `inplace` is accepted for drop-in compatibility with torch and timm, which build layers
+        as ``nn.ReLU(inplace=True)`` / ``act_layer(inplace=True)`` (timm/models/resnet.py,
+        timm/layers/create_act.py), and is ignored: gatelab activations never compute in place.
+        Their memory-lean autograd Function saves only the input x and recomputes f′(x) from
+        it in backward (gatelab.autograd), so writing f(x) over x would save no memory and would
+        break backward. It is not a parameter of the activation: repr and spec string are
+        unchanged.
+        """
+        check_inplace(inplace)
         super().__init__()
         entry, bound = resolve(spec, **params)
         self.spec = entry
@@ -41,16 +72,31 @@ class Activation(nn.Module):
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["spec"] = self.spec.name  # Specs hold functions; pickle the registered name
+        # Specs hold functions (lambdas among them): a catalog entry pickles as its registered
+        # name, a gated() entry as its recipe, whose functions pickle by reference.
+        recipe = recipe_of(self.spec)
+        state["spec"] = self.spec.name if recipe is None else recipe
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        state["spec"] = lookup(state["spec"])
+        spec = state["spec"]
+        state["spec"] = spec.restore() if isinstance(spec, GatedRecipe) else lookup(spec)
         self.__dict__.update(state)
 
+    def __prepare_scriptable__(self) -> nn.Module:
+        """torch.jit.script calls this on every submodule before compiling (torch/jit/_script.py);
+        gatelab's forward is not TorchScript, so fail with the alternatives."""
+        raise RuntimeError(SCRIPT_ERROR)
 
-def create(spec: str | Spec, **overrides: Any) -> nn.Module:
-    """Build the module for `spec` ("gelu", "e_gem(N=2, eps=1e-4)", …); `overrides` win."""
+
+def create(spec: str | Spec, *, inplace: bool = False, **overrides: Any) -> nn.Module:
+    """Build the module for `spec` ("gelu", "e_gem(N=2, eps=1e-4)", …); `overrides` win.
+
+    `inplace` is accepted and ignored, as in `Activation`: gatelab activations never compute in
+    place (backward needs the saved input). So ``functools.partial(gatelab.create, "gelu")`` is
+    a timm ``act_layer``, which timm calls as ``act_layer(inplace=True)`` or ``act_layer()``.
+    """
+    check_inplace(inplace)
     entry, bound = resolve(spec, **overrides)
     cls = entry.module_class or Activation
     return cls(entry, **bound)

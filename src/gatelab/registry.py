@@ -171,6 +171,11 @@ def unregister(name: str) -> None:
         del _ALIASES[alias]
 
 
+def is_registered(spec: Spec) -> bool:
+    """Whether `spec` itself is the entry registered under its name (one dict lookup)."""
+    return _SPECS.get(spec.name) is spec or _SPECS.get(_normalise(spec.name)) is spec
+
+
 def names(*, aliases: bool = False) -> list[str]:
     """Registered activation names, sorted (with `aliases=True`, the aliases too)."""
     found = list(_SPECS) + (list(_ALIASES) if aliases else [])

@@ -65,8 +65,8 @@ def activation(x: Tensor, spec: str) -> Tensor:
     entry, params = resolve_op_spec(spec)
     kernel = select(entry, x, params)
     with torch.no_grad():
-        value = exact_forward(entry, x, params) if kernel is None else kernel.forward(
-            entry, x, params
+        value = (
+            exact_forward(entry, x, params) if kernel is None else kernel.forward(entry, x, params)
         )
     return _like(x, value)
 

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from ..registry import Spec, lookup
+from ..registry import Spec, is_registered
 from . import cpu, cpu_native
 
 
@@ -108,10 +108,7 @@ def forced() -> str | None:
 def registered(spec: Spec) -> bool:
     """Whether `spec` is the entry registered under its name: only those are compiled into
     kernels and named in operator calls (a user's Spec under a catalog name is not ours)."""
-    try:
-        return lookup(spec.name) is spec
-    except ValueError:
-        return False
+    return is_registered(spec)
 
 
 def _covered_triton(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> bool:
