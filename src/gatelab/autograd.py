@@ -244,25 +244,30 @@ def apply(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"expected a torch.Tensor, got {type(x).__name__}")
     names = tuple(k for k, v in params.items() if isinstance(v, Tensor))
-    if _exporting():
+    compiling = torch.compiler.is_compiling()
+    raw = not compiling and _raw(x)  # dynamo cannot trace the functorch / dispatch-mode queries
+    tracing = torch._C._get_tracing_state() is not None
+    # Exporters trace fake tensors (torch.export, ONNX dynamo) or run under jit tracing (ONNX
+    # legacy) or dynamo: a raw tensor outside both cannot be exporting, which saves the 1 µs
+    # of asking.
+    if (not raw or tracing or compiling) and _exporting():
         traced = spec.native if spec.native is not None and not names else spec.forward
         if torch.onnx.is_in_onnx_export():  # runtimes lack float64 Erf, Elu, …: input dtype
             compute_dtype(x)  # the same dtype check as the Function path
             return traced(x, **params)
         # torch.export: in the compute dtype (torch's float32 gelu is off by 1.8e-3 at x = −4).
         return evaluate(spec, traced, x, params).to(x.dtype)
-    if torch._C._get_tracing_state() is not None:  # torch.jit.trace
+    if tracing:  # torch.jit.trace
         if names or not registered(spec):
             return _composite(spec, x, params)
         return torch.ops.gatelab.activation(x, spec.format(params))
-    if torch.compiler.is_compiling():
+    if compiling:
         if not names and select(spec, x, params, compiling=True) is not None:
             return torch.ops.gatelab.activation(x, spec.format(params))
         constants = {k: v for k, v in params.items() if k not in names}
         tensors = tuple(params[k] for k in names)
         return ActivationCore.apply(x, spec, constants, names, None, *tensors)
     kernel = None if names else select(spec, x, params)
-    raw = _raw(x)
     if kernel is not None and raw and _functorch_level() is None:
         if forward_ad._current_level < 0 and not (x.requires_grad and torch.is_grad_enabled()):
             return kernel.forward(spec, x, params)  # no graph: skip the Function's ~10 µs
