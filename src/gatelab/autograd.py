@@ -60,6 +60,8 @@ __all__ = [
     "apply",
     "compute_dtype",
     "evaluate",
+    "ops",
+    "plain",
 ]
 
 _KERNELS = {kernel.name: kernel for kernel in (C, COMPILED, TRITON)}
@@ -168,38 +170,23 @@ class ActivationFunction(ActivationCore):
 
 
 class EagerActivationFunction(torch.autograd.Function):
-    """:class:`ActivationFunction` for plain tensors outside every torch.func transform.
+    """:class:`ActivationFunction` on the exact path, for plain tensors outside torch.func.
 
     The same rules with a cheaper entry. For Functions with a ``setup_context``,
     ``Function.apply`` binds the arguments with ``inspect.signature`` on every call: 28 µs of a
     41 µs float32 forward at 2^10 elements (2 CPU threads, torch 2.14.1); torch.func needs that
-    form, so ActivationFunction keeps it. Backward calls the kernel straight away when the
-    gradient is a plain tensor and nothing records the backward.
+    form, so ActivationFunction keeps it. Kernel-covered calls take :class:`EagerKernelFunction`.
     """
 
     @staticmethod
     def forward(ctx, x, spec, constants, names, kernel, *tensors):  # type: ignore[override]
-        ctx.spec, ctx.constants, ctx.names, ctx.kernel = spec, constants, names, kernel
+        ctx.spec, ctx.constants, ctx.names, ctx.kernel = spec, constants, names, None
         ctx.save_for_backward(x, *tensors)
         if forward_ad._current_level >= 0:  # a dual level is open: jvp may run
             ctx.save_for_forward(x, *tensors)
-        if kernel is None:
-            return exact_forward(spec, x, {**constants, **dict(zip(names, tensors))})
-        return _KERNELS[kernel].forward(spec, x, constants)  # apply() checked that x is plain
+        return exact_forward(spec, x, {**constants, **dict(zip(names, tensors))})
 
-    @staticmethod
-    def backward(ctx, grad):  # type: ignore[override]
-        if ctx.kernel is None or ctx.names or torch.is_grad_enabled() or not _raw(grad):
-            return ActivationCore.backward(ctx, grad)
-        (x,) = ctx.saved_tensors
-        return (
-            _KERNELS[ctx.kernel].backward(ctx.spec, x, grad, ctx.constants),
-            None,
-            None,
-            None,
-            None,
-        )
-
+    backward = staticmethod(ActivationCore.backward)
     jvp = staticmethod(ActivationFunction.jvp)
 
 
@@ -230,11 +217,6 @@ class EagerKernelFunction(torch.autograd.Function):
         return _slope_times(ctx.spec, x, x_t, ctx.params, ctx.kernel)
 
 
-def _composite(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor:
-    """The precise formula as plain torch ops (what tracers without an op record)."""
-    return exact_forward(spec, x, params)
-
-
 def apply(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor:
     """Evaluate the activation `spec` with bound `params` on `x`, differentiably.
 
@@ -259,7 +241,7 @@ def apply(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor:
         return evaluate(spec, traced, x, params).to(x.dtype)
     if tracing:  # torch.jit.trace
         if names or not registered(spec):
-            return _composite(spec, x, params)
+            return exact_forward(spec, x, params)  # the formula, recorded as aten ops
         return torch.ops.gatelab.activation(x, spec.format(params))
     if compiling:
         if not names and select(spec, x, params, compiling=True) is not None:
@@ -273,15 +255,8 @@ def apply(spec: Spec, x: Tensor, params: Mapping[str, Any]) -> Tensor:
             return kernel.forward(spec, x, params)  # no graph: skip the Function's ~10 µs
         return EagerKernelFunction.apply(x, spec, params, kernel)
     name = None if kernel is None else kernel.name
-    if not names:
-        if raw and _functorch_level() is None:
-            return EagerActivationFunction.apply(x, spec, params, names, name)
-        return ActivationFunction.apply(x, spec, params, names, name)
     constants = {k: v for k, v in params.items() if k not in names}
     tensors = tuple(params[k] for k in names)
-    if raw and _functorch_level() is None and all(map(_raw, tensors)):
-        return EagerActivationFunction.apply(x, spec, constants, names, name, *tensors)
+    if raw and _functorch_level() is None and all(map(_raw, tensors)):  # kernel is None here
+        return EagerActivationFunction.apply(x, spec, constants, names, None, *tensors)
     return ActivationFunction.apply(x, spec, constants, names, name, *tensors)
-
-
-__all__ += ["ops", "plain"]
