@@ -146,7 +146,7 @@ def test_dropout_option_reaches_the_model(tmp_path):
     record = run(
         RunConfig(**{**SMOKE.__dict__, "epochs": 1, "options": {"dropout": 0.5}}), tmp_path, **QUIET
     )
-    assert record["status"] == "ok" and record["options"] == {"dropout": 0.5}
+    assert record["status"] == "ok" and record["options"] == {"dropout": 0.5, "init": "paper"}
 
 
 def test_a_killed_process_resumes_to_the_uninterrupted_result(tmp_path):

@@ -33,7 +33,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,101 @@ def pick_device(name: str) -> torch.device:
     return device
 
 
+@dataclass
+class Progress:
+    """What one run has done so far: its history, status and final curves (a checkpoint's
+    per-run part; the ensemble trainer keeps one per member)."""
+
+    history: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "ok"
+    diverged_epoch: int | None = None
+    curves: dict[str, Any] = field(default_factory=dict)
+
+    def add_epoch(self, row: dict[str, Any]) -> None:
+        """Append an epoch's row; a non-finite value in it ends the run as ``diverged``."""
+        self.history.append(row)
+        if not all(math.isfinite(v) for v in row.values()):
+            self.status, self.diverged_epoch = "diverged", row["epoch"]
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "history": self.history,
+            "status": self.status,
+            "diverged_epoch": self.diverged_epoch,
+            "curves": self.curves,
+        }
+
+
+def autocast_for(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
+    """bf16 autocast for precision "bf16", or "auto" on CUDA; nothing otherwise."""
+    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def shuffled(n: int, generator: torch.Generator, seed: int, rank: int, epoch: int) -> Tensor:
+    """The epoch's order of the `n` training examples: a permutation drawn with `generator`
+    reseeded from (seed, rank, epoch), so it depends on nothing else."""
+    generator.manual_seed(epoch_seed(seed, rank, epoch))
+    return torch.randperm(n, generator=generator, device=generator.device)
+
+
+def loss_of(objective: str, output: Tensor, target: Tensor) -> Tensor:
+    """The training loss: mean cross-entropy for classifiers, mean squared error otherwise."""
+    if objective == "classify":
+        return F.cross_entropy(output.float(), target)
+    return F.mse_loss(output.float(), target)
+
+
+def batch_sums(objective: str, output: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    """(summed loss, number correct) of one evaluation batch; a reconstruction's loss is its
+    per-example mean squared error and its count 0."""
+    output = output.float()
+    if objective == "classify":
+        loss = F.cross_entropy(output, target, reduction="sum").double()
+        return loss, (output.argmax(-1) == target).sum()
+    loss = F.mse_loss(output, target, reduction="sum").double() / target[0].numel()
+    return loss, torch.zeros((), dtype=torch.int64, device=output.device)
+
+
+@torch.no_grad()
+def evaluate_split(
+    forward: Callable[[Tensor], Tensor],
+    pair: tuple[Tensor, Tensor],
+    objective: str,
+    batch_size: int,
+    device: torch.device,
+    precision: str,
+    members: int | None = None,
+) -> list[dict[str, float]]:
+    """Mean loss (cross-entropy or MSE) and accuracy on the split `pair`, in batches of
+    `batch_size`: one dict for a model, or one per member when `forward` returns [members, B, …]
+    (an ensemble, gatelab.ensemble)."""
+    x, y = pair
+    count = 1 if members is None else members
+    loss = torch.zeros(count, dtype=torch.float64, device=device)
+    correct = torch.zeros(count, dtype=torch.int64, device=device)
+    for a in range(0, len(x), batch_size):
+        xb, yb = x[a : a + batch_size].to(device), y[a : a + batch_size].to(device)
+        with autocast_for(precision, device):
+            output = forward(xb)
+        outputs = [output] if members is None else output.unbind(0)
+        for k, member_output in enumerate(outputs):
+            batch_loss, batch_correct = batch_sums(objective, member_output, yb)
+            loss[k] += batch_loss
+            correct[k] += batch_correct
+    return [
+        split_metrics(objective, lo, co, len(x)) for lo, co in zip(loss.tolist(), correct.tolist())
+    ]
+
+
+def split_metrics(objective: str, loss: float, correct: int, n: int) -> dict[str, float]:
+    """A split's metrics from its summed loss and number correct over `n` examples."""
+    if objective == "classify":
+        return {"loss": loss / n, "accuracy": correct / n}
+    return {"mse": loss / n}
+
+
 def run(
     config: RunConfig,
     out: str | Path | None = None,
@@ -149,7 +244,7 @@ def _finish_distributed(trainer: Trainer, out: Path | None) -> None:
 
 def _finished_record(path: Path, config: RunConfig) -> dict[str, Any] | None:
     record = json.loads(path.read_text(encoding="utf-8"))
-    if record.get("config") == _jsonable(config.identity()) and record["status"] != "failed":
+    if record.get("config") == jsonable(config.identity()) and record["status"] != "failed":
         return record
     return None
 
@@ -167,11 +262,8 @@ class Trainer:
             log,
             progress,
         )
-        self.history: list[dict[str, Any]] = []
+        self.progress = Progress()
         self.epoch = 0  # epochs completed
-        self.status = "ok"
-        self.diverged_epoch: int | None = None
-        self.curves: dict[str, Any] = {}
         self.train_seconds = 0.0
         self.train_samples = 0
         self.elapsed_before = 0.0  # wall time of earlier segments of a resumed run
@@ -215,21 +307,19 @@ class Trainer:
             self.steps_per_epoch = int(experiment.steps_per_epoch)
         else:
             n = len(self.data.train[0])
-            self.steps_per_epoch = len(_batch_bounds(n, experiment.batch_size))
+            self.steps_per_epoch = len(batch_bounds(n, experiment.batch_size))
         self.total_steps = self.steps_per_epoch * config.epochs
         if resume and self.out is not None and (self.out / CHECKPOINT).exists():
             self._load_checkpoint(self.out / CHECKPOINT)
 
     def _autocast(self) -> contextlib.AbstractContextManager:
-        precision = self.config.precision
-        if precision == "bf16" or (precision == "auto" and self.device.type == "cuda"):
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        return autocast_for(self.config.precision, self.device)
 
     # --- the loop ------------------------------------------------------------------------------
 
     def fit(self) -> None:
-        while self.epoch < self.config.epochs and self.status == "ok":
+        progress = self.progress
+        while self.epoch < self.config.epochs and progress.status == "ok":
             epoch = self.epoch + 1
             started = time.perf_counter()
             train_loss = self.train_epoch(epoch)
@@ -238,23 +328,21 @@ class Trainer:
             row = {"epoch": epoch, "train_loss": train_loss}
             row.update(self._evaluate_splits())
             row["seconds"] = seconds
-            self.history.append(row)
+            progress.add_epoch(row)
             self.epoch = epoch
-            if not all(math.isfinite(v) for v in row.values()):
-                self.status, self.diverged_epoch = "diverged", epoch
             if self.out is not None and self.rank == 0:
                 self._save_checkpoint(self.out / CHECKPOINT)
             if self.rank == 0:
                 self.log(_epoch_line(self.config, row))
-        if self.status == "ok" and self.experiment.final_eval is not None:
+        if progress.status == "ok" and self.experiment.final_eval is not None:
             extra = self.experiment.final_eval(self.model, self.data, self._evaluate)
-            self.curves = extra.get("curves", {})
+            progress.curves = extra.get("curves", {})
 
     def train_epoch(self, epoch: int) -> float:
         experiment, model = self.experiment, self.model
         model.train()
-        seed = _epoch_seed(self.config.seed, self.rank, epoch)
-        self.generator.manual_seed(seed)
+        seed = epoch_seed(self.config.seed, self.rank, epoch)
+        self.generator.manual_seed(seed)  # batch order and augmentation (see shuffled)
         torch.manual_seed(seed)  # dropout and other global draws
         total = torch.zeros((), dtype=torch.float64, device=self.device)
         count = torch.zeros((), dtype=torch.float64, device=self.device)
@@ -292,10 +380,10 @@ class Trainer:
         x, y = self.data.train
         augment = self.experiment.augment
         if self.on_device:
-            order = torch.randperm(len(x), generator=self.generator, device=x.device)
+            order = shuffled(len(x), self.generator, self.config.seed, self.rank, epoch)
             batches = (
                 (x[order[a:b]], y[order[a:b]])
-                for a, b in _batch_bounds(len(x), self.experiment.batch_size)
+                for a, b in batch_bounds(len(x), self.experiment.batch_size)
             )
         else:
             batches = _loader_batches(x, y, self.experiment.batch_size, self.generator)
@@ -305,30 +393,16 @@ class Trainer:
             yield xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
 
     def _loss(self, output: Tensor, target: Tensor) -> Tensor:
-        if self.experiment.objective == "classify":
-            return F.cross_entropy(output.float(), target)
-        return F.mse_loss(output.float(), target)
+        return loss_of(self.experiment.objective, output, target)
 
-    @torch.no_grad()
     def _evaluate(self, model: nn.Module, pair: tuple[Tensor, Tensor]) -> dict[str, float]:
         """Mean loss (cross-entropy or MSE) and accuracy of `model` on the split `pair`."""
         model.eval()
-        x, y = pair
-        loss = torch.zeros((), dtype=torch.float64, device=self.device)
-        correct = torch.zeros((), dtype=torch.int64, device=self.device)
-        step = self.experiment.eval_batch_size
-        for a in range(0, len(x), step):
-            xb, yb = x[a : a + step].to(self.device), y[a : a + step].to(self.device)
-            with self._autocast():
-                output = model(xb).float()
-            if self.experiment.objective == "classify":
-                loss += F.cross_entropy(output, yb, reduction="sum").double()
-                correct += (output.argmax(1) == yb).sum()
-            else:
-                loss += F.mse_loss(output, yb, reduction="sum").double() / yb[0].numel()
-        if self.experiment.objective == "classify":
-            return {"loss": loss.item() / len(x), "accuracy": correct.item() / len(x)}
-        return {"mse": loss.item() / len(x)}
+        experiment = self.experiment
+        return evaluate_split(
+            model, pair, experiment.objective, experiment.eval_batch_size, self.device,
+            self.config.precision,
+        )[0]  # fmt: skip
 
     def _evaluate_splits(self) -> dict[str, float]:
         row = {}
@@ -347,11 +421,9 @@ class Trainer:
 
     def _state(self) -> dict[str, Any]:
         state = {
-            "identity": _jsonable(self.config.identity()),
+            "identity": jsonable(self.config.identity()),
             "epoch": self.epoch,
-            "status": self.status,
-            "diverged_epoch": self.diverged_epoch,
-            "history": self.history,
+            **self.progress.state(),
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "train_seconds": self.train_seconds,
@@ -365,15 +437,17 @@ class Trainer:
 
     def _load_checkpoint(self, path: Path) -> None:
         state = torch.load(path, map_location=self.device, weights_only=True)
-        if state["identity"] != _jsonable(self.config.identity()):
+        if state["identity"] != jsonable(self.config.identity()):
             raise ValueError(
                 f"{path} belongs to another run ({state['identity']}); use another --out or "
                 "start afresh without --resume"
             )
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.epoch, self.history = state["epoch"], state["history"]
-        self.status, self.diverged_epoch = state["status"], state["diverged_epoch"]
+        self.epoch = state["epoch"]
+        self.progress = Progress(
+            state["history"], state["status"], state["diverged_epoch"], state.get("curves", {})
+        )
         self.train_seconds, self.train_samples = state["train_seconds"], state["train_samples"]
         self.elapsed_before = state["elapsed"]
         self.log(f"{self.config.task}: resumed from {path} after epoch {self.epoch}")
@@ -381,49 +455,76 @@ class Trainer:
     # --- the record ----------------------------------------------------------------------------
 
     def record(self, error: BaseException | None = None) -> dict[str, Any]:
-        config = self.config
-        status = "failed" if error is not None else self.status
-        last = self.history[-1] if self.history else {}
-        metrics = {
-            k: _finite_or_none(v) for k, v in last.items() if k.startswith(("val_", "test_"))
-        }
-        if status == "diverged":
-            metrics = {k: None for k in metrics}
-        record = {
-            "task": config.task,
-            "activation": config.activation,
-            "seed": config.seed,
-            "lr": config.lr,
-            "epochs": config.epochs,
-            "scale": config.scale,
-            "dataset": config.dataset,
-            "options": _jsonable(dict(config.options)),
-            "status": status,
-            "diverged_epoch": self.diverged_epoch,
-            "error": None if error is None else f"{type(error).__name__}: {error}",
-            "traceback": None if error is None else traceback.format_exc(),
-            "metrics": metrics,
-            "history": [{k: _finite_or_none(v) for k, v in row.items()} for row in self.history],
-            "curves": self.curves,
-            "wall_seconds": self.elapsed_before + time.perf_counter() - self.started,
-            "train_seconds": self.train_seconds,
-            "samples_per_second": self.train_samples / self.train_seconds
-            if self.train_seconds
-            else None,
-            "num_params": sum(p.numel() for p in self.model.parameters())
-            if self.experiment
-            else None,
-            "data_source": self.experiment.data.source if self.experiment else None,
-            "data": _data_record(self.experiment),
-            "tokens_per_second": _tokens_per_second(self),
-            "device": _device_name(self.device),
-            "precision": "bf16" if isinstance(self._autocast(), torch.autocast) else "fp32",
-            "compiled": config.compile,
-            "versions": versions(),
-            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "config": _jsonable(config.identity()),
-        }
-        return record
+        return make_record(
+            self.config,
+            self.progress,
+            error=error,
+            experiment=self.experiment,
+            model=self.model if self.experiment else None,
+            device=self.device,
+            wall_seconds=self.elapsed_before + time.perf_counter() - self.started,
+            train_seconds=self.train_seconds,
+            train_samples=self.train_samples,
+        )
+
+
+def make_record(
+    config: RunConfig,
+    progress: Progress,
+    *,
+    error: BaseException | None,
+    experiment: Experiment | None,
+    model: nn.Module | None,
+    device: torch.device,
+    wall_seconds: float,
+    train_seconds: float,
+    train_samples: int,
+    ensemble: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The result record of one run (the schema of records.jsonl; see gatelab.results).
+    `ensemble` says which group of runs trained together, its size and this run's place in it
+    (None for a run of its own)."""
+    status = "failed" if error is not None else progress.status
+    last = progress.history[-1] if progress.history else {}
+    metrics = {k: _finite_or_none(v) for k, v in last.items() if k.startswith(("val_", "test_"))}
+    if status == "diverged":
+        metrics = {k: None for k in metrics}
+    per_sample = getattr(experiment, "tokens_per_sample", None)
+    return {
+        "task": config.task,
+        "activation": config.activation,
+        "seed": config.seed,
+        "lr": config.lr,
+        "epochs": config.epochs,
+        "scale": config.scale,
+        "dataset": config.dataset,
+        "options": jsonable(dict(config.options)),
+        "status": status,
+        "diverged_epoch": progress.diverged_epoch,
+        "error": None if error is None else f"{type(error).__name__}: {error}",
+        "traceback": None if error is None else traceback.format_exc(),
+        "metrics": metrics,
+        "history": [{k: _finite_or_none(v) for k, v in row.items()} for row in progress.history],
+        "curves": progress.curves,
+        "wall_seconds": wall_seconds,
+        "train_seconds": train_seconds,
+        "samples_per_second": train_samples / train_seconds if train_seconds else None,
+        "num_params": sum(p.numel() for p in model.parameters()) if model is not None else None,
+        "data_source": experiment.data.source if experiment else None,
+        "data": _data_record(experiment),
+        "tokens_per_second": train_samples * per_sample / train_seconds
+        if per_sample and train_seconds
+        else None,
+        "device": _device_name(device),
+        "precision": "bf16"
+        if isinstance(autocast_for(config.precision, device), torch.autocast)
+        else "fp32",
+        "compiled": config.compile,
+        "ensemble": ensemble,
+        "versions": versions(),
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "config": jsonable(config.identity()),
+    }
 
 
 def _data_record(experiment: Experiment | None) -> dict[str, Any] | None:
@@ -432,14 +533,7 @@ def _data_record(experiment: Experiment | None) -> dict[str, Any] | None:
     return describe() if callable(describe) else None
 
 
-def _tokens_per_second(trainer: Trainer) -> float | None:
-    per_sample = getattr(trainer.experiment, "tokens_per_sample", None)
-    if not per_sample or not trainer.train_seconds:
-        return None
-    return trainer.train_samples * per_sample / trainer.train_seconds
-
-
-def _epoch_seed(seed: int, rank: int, epoch: int) -> int:
+def epoch_seed(seed: int, rank: int, epoch: int) -> int:
     """The seed of one epoch's random draws on one rank (a fixed mix, stable across versions)."""
     return (seed * 1_000_003 + rank * 10_007 + epoch) % (2**63 - 1)
 
@@ -465,7 +559,7 @@ def _init_distributed(device: torch.device) -> torch.device:
     return device
 
 
-def _batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
+def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
     """Batch boundaries; a last batch of one example is dropped (BatchNorm cannot train on it)."""
     bounds = [(a, min(a + batch_size, n)) for a in range(0, n, batch_size)]
     if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] < 2:
@@ -512,11 +606,11 @@ def _finite_or_none(value: Any) -> Any:
     return value
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 

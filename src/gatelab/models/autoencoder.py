@@ -15,22 +15,24 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 
 from ..modules import create
-from .mlp import check_positive, unit_norm_rows_
+from .mlp import check_init, check_positive, reset_chain_
 
 
 class Autoencoder(nn.Module):
     """Encoder in_features → widths[0] → … → widths[-1] (the code), decoder mirroring it back to
     in_features; a fresh ``gatelab.create(activation)`` after every Linear layer except the
     last, whose reconstruction is linear (§3.2). Inputs are flattened from dimension 1 and the
-    output has shape (batch, in_features)."""
+    output has shape (batch, in_features). `init`: ``paper`` | ``kaiming`` | ``gain``."""
 
     def __init__(
         self,
         in_features: int = 784,
         widths: Sequence[int] = (1000, 500, 250, 30),
         activation: str = "gelu",
+        init: str = "paper",
     ) -> None:
         super().__init__()
+        self.activation, self.init = activation, check_init(init)
         widths = tuple(widths)
         if not widths:
             raise ValueError("widths must name at least one layer, e.g. (1000, 500, 250, 30)")
@@ -43,10 +45,15 @@ class Autoencoder(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Unit-norm weight rows and zero biases for every Linear layer (mnist_ae.py)."""
-        for module in self.modules():
-            if isinstance(module, nn.Linear):
-                unit_norm_rows_(module)
+        """Every Linear layer by ``self.init`` (gatelab.models.mlp.init_linear_); ``paper``:
+        unit-norm rows and zero biases (mnist_ae.py)."""
+        reset_chain_([module for _, module in self.chain()], self.init, self.activation)
+
+    def chain(self) -> list[tuple[str, nn.Module]]:
+        """The layers in forward order after ``flatten(1)`` (gatelab.ensemble stacks them)."""
+        return [(f"encoder.{i}", m) for i, m in enumerate(self.encoder)] + [
+            (f"decoder.{i}", m) for i, m in enumerate(self.decoder)
+        ]
 
     def encode(self, x: Tensor) -> Tensor:
         """The activated code, shape (batch, widths[-1])."""

@@ -12,6 +12,8 @@ weight — has unit L2 norm.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
 
@@ -26,6 +28,52 @@ def unit_norm_rows_(layer: nn.Linear) -> None:
         layer.weight.div_(layer.weight.norm(dim=1, keepdim=True))
         if layer.bias is not None:
             layer.bias.zero_()
+
+
+#: Initialisations of the fully connected models (the task option ``init``).
+INITS = ("paper", "kaiming", "gain")
+
+
+def check_init(init: str) -> str:
+    if init not in INITS:
+        raise ValueError(f"init must be one of {', '.join(INITS)}, got {init!r}")
+    return init
+
+
+def init_linear_(layer: nn.Linear, init: str, gain: float) -> None:
+    """Re-initialise `layer` in place, bias 0, weight by `init`:
+
+    - ``paper``: unit-norm rows (:func:`unit_norm_rows_`, the GELU paper's code);
+    - ``kaiming``: N(0, 2/fan_in) (He et al. 2015, arXiv:1502.01852, eq. 10; torch's
+      ``kaiming_normal_`` for ReLU), every layer;
+    - ``gain``: N(0, gain²/fan_in) — the variance-preserving rule of He et al. §2.2 for any
+      activation, with `gain` = ``gatelab.init_gain(activation)`` = 1/√E[f(z)²] for a layer
+      fed by the activation and 1 for a layer fed by the data (nothing to compensate: He et al.
+      note the first layer needs n·Var[w] = 1).
+    """
+    if init == "paper":
+        unit_norm_rows_(layer)
+        return
+    std = (math.sqrt(2.0) if init == "kaiming" else gain) / math.sqrt(layer.in_features)
+    with torch.no_grad():
+        layer.weight.normal_(0.0, std)
+        if layer.bias is not None:
+            layer.bias.zero_()
+
+
+def reset_chain_(layers: list[nn.Module], init: str, activation: str) -> None:
+    """Initialise every Linear of `layers` (in forward order) by `init` (see init_linear_)."""
+    check_init(init)
+    gain = 1.0
+    if init == "gain":
+        from ..gain import init_gain
+
+        gain = init_gain(activation)
+    first = True
+    for module in layers:
+        if isinstance(module, nn.Linear):
+            init_linear_(module, init, 1.0 if first else gain)
+            first = False
 
 
 def check_dropout(p: float) -> None:
@@ -52,6 +100,7 @@ class MLP(nn.Module):
     ``dropout=0.5``; keep 1.0 is ``dropout=0.0``, which adds no Dropout modules). Inputs with
     more than two dimensions (images) are flattened from dimension 1. Every activation is a
     fresh ``gatelab.create(activation)``, so learnable activations get per-layer parameters.
+    `init` is ``paper`` (unit-norm rows, §3.1), ``kaiming`` or ``gain`` (:func:`init_linear_`).
     """
 
     def __init__(
@@ -62,11 +111,13 @@ class MLP(nn.Module):
         depth: int = 8,
         activation: str = "gelu",
         dropout: float = 0.0,
+        init: str = "paper",
     ) -> None:
         super().__init__()
         check_positive(in_features=in_features, out_features=out_features, hidden=hidden)
         check_positive(depth=depth)
         check_dropout(dropout)
+        self.activation, self.init = activation, check_init(init)
         layers: list[nn.Module] = []
         width = in_features
         for _ in range(depth):
@@ -79,10 +130,12 @@ class MLP(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Unit-norm weight rows and zero biases for every Linear layer (§3.1)."""
-        for module in self.layers:
-            if isinstance(module, nn.Linear):
-                unit_norm_rows_(module)
+        """Every Linear layer by ``self.init``; ``paper``: unit-norm rows, zero biases (§3.1)."""
+        reset_chain_(list(self.layers), self.init, self.activation)
+
+    def chain(self) -> list[tuple[str, nn.Module]]:
+        """The layers in forward order after ``flatten(1)`` (gatelab.ensemble stacks them)."""
+        return [(f"layers.{i}", module) for i, module in enumerate(self.layers)]
 
     def forward(self, x: Tensor) -> Tensor:
         return self.layers(x.flatten(1))
@@ -97,12 +150,13 @@ def window_tagger(
     depth: int = 2,
     num_tags: int = 25,
     dropout: float = 0.2,
+    init: str = "paper",
 ) -> MLP:
     """The Twitter part-of-speech tagger of Hendrycks & Gimpel §3.3: the concatenated 50-d
     embeddings of a 3-word window (150 inputs) → 2 × 256 → 25 tags, dropout keep 0.8 after both
     hidden layers (twitter_pos.py: ``window_size = 1``, ``hidden_size = 256``, ``p = 0.8``)."""
     check_positive(embedding_dim=embedding_dim, window=window)
-    return MLP(embedding_dim * window, num_tags, hidden, depth, activation, dropout)
+    return MLP(embedding_dim * window, num_tags, hidden, depth, activation, dropout, init)
 
 
 def frame_classifier(
@@ -114,6 +168,7 @@ def frame_classifier(
     depth: int = 5,
     num_phones: int = 39,
     dropout: float = 0.5,
+    init: str = "paper",
 ) -> MLP:
     """The TIMIT frame classifier of Hendrycks & Gimpel §3.4: 11 frames × 26 features (286
     inputs) → 5 × 2048 → 39 phones, dropout keep 0.5 after every hidden layer (timit_fcn.py:
@@ -124,4 +179,4 @@ def frame_classifier(
     ``W['7']`` unused — a slip in the script, not the protocol.
     """
     check_positive(frames=frames, features=features)
-    return MLP(frames * features, num_phones, hidden, depth, activation, dropout)
+    return MLP(frames * features, num_phones, hidden, depth, activation, dropout, init)

