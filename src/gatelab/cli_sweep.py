@@ -1,6 +1,7 @@
 """`gatelab sweep` and `gatelab demo`: grids of runs, their leaderboard and report.
 
-    gatelab sweep sweep.toml --out sweeps/a [--executor local|ray] [--workers N]
+    gatelab sweep sweep.toml --out sweeps/a [--executor local|ray|ensemble|ray-ensemble]
+                                            [--ensemble-size K] [--workers N]
     gatelab demo [--out DIR]
 
 Both resume: rerunning the same command on the same directory skips finished runs.
@@ -42,6 +43,8 @@ DEMO_BASELINE = "gelu"
 def _sweep_and_report(spec, out: Path, args: argparse.Namespace, baseline: str | None) -> int:
     from .sweep import run_sweep
 
+    if args.ensemble_size is not None and "ensemble" not in args.executor:
+        raise UsageError("--ensemble-size needs --executor ensemble (or ray-ensemble)")
     started = time.perf_counter()
     try:
         records = run_sweep(
@@ -51,6 +54,7 @@ def _sweep_and_report(spec, out: Path, args: argparse.Namespace, baseline: str |
             workers=args.workers,
             ray_address=args.ray_address,
             retry_failed=args.retry_failed,
+            ensemble_size=args.ensemble_size,
         )
     except ImportError as error:
         raise UsageError(str(error)) from None
@@ -107,7 +111,20 @@ def _positive_int(text: str) -> int:
 
 
 def _executor_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--executor", default="local", choices=("local", "ray"))
+    parser.add_argument(
+        "--executor",
+        default="local",
+        choices=("local", "ray", "ensemble", "ray-ensemble"),
+        help="local: one run per worker process; ray: one run per Ray task; ensemble: runs "
+        "that differ only in seed, lr and dropout train as one stacked model per worker "
+        "(ray-ensemble: per Ray task); other runs train one by one",
+    )
+    parser.add_argument(
+        "--ensemble-size",
+        type=_positive_int,
+        metavar="K",
+        help="at most K runs per ensemble (caps memory; default: all that can train together)",
+    )
     parser.add_argument(
         "--workers", type=_positive_int, help="parallel runs (default: one per core)"
     )

@@ -206,7 +206,7 @@ def run(
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
     progress = sys.stdout.isatty() if progress is None else progress
     if resume and out is not None and (out / RESULT).exists():
-        record = _finished_record(out / RESULT, config)
+        record = finished_record(out / RESULT, config)
         if record is not None:
             log(f"{config.task}: already finished in {out / RESULT}")
             return record
@@ -242,7 +242,10 @@ def _finish_distributed(trainer: Trainer, out: Path | None) -> None:
         dist.destroy_process_group()
 
 
-def _finished_record(path: Path, config: RunConfig) -> dict[str, Any] | None:
+def finished_record(path: Path, config: RunConfig) -> dict[str, Any] | None:
+    """The record in `path` if it is a final (ok or diverged) record of `config`, else None."""
+    if not path.is_file():
+        return None
     record = json.loads(path.read_text(encoding="utf-8"))
     if record.get("config") == jsonable(config.identity()) and record["status"] != "failed":
         return record
@@ -255,13 +258,8 @@ class Trainer:
     def __init__(
         self, config: RunConfig, device: torch.device, out: Path | None, log: Log, progress: bool
     ) -> None:
-        self.config, self.device, self.out, self.log, self.progress = (
-            config,
-            device,
-            out,
-            log,
-            progress,
-        )
+        self.config, self.device, self.out, self.log = config, device, out, log
+        self.show_bar = progress  # a tqdm bar per epoch
         self.progress = Progress()
         self.epoch = 0  # epochs completed
         self.train_seconds = 0.0
@@ -347,7 +345,7 @@ class Trainer:
         total = torch.zeros((), dtype=torch.float64, device=self.device)
         count = torch.zeros((), dtype=torch.float64, device=self.device)
         batches = self._batches(epoch)
-        if self.progress:
+        if self.show_bar:
             batches = _progress_bar(batches, self.steps_per_epoch, f"epoch {epoch}")
         for step, (x, y) in enumerate(batches):
             experiment.schedule(

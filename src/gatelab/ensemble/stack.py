@@ -203,7 +203,7 @@ class StackedChain(nn.Module):
             elif isinstance(layer, StackedActivation) and layer.learnable:
                 for name, value in list(layer.stacked.items()):
                     layer.stacked[name] = nn.Parameter(value[index.to(value.device)])
-            else:
+            elif isinstance(layer, StackedDropout):
                 layer.p = [layer.p[i] for i in members]
         self.member_names = [self.member_names[i] for i in members]
         self.size = len(members)

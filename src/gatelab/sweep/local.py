@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
@@ -17,23 +17,30 @@ def default_workers() -> int:
     )
 
 
-def run_local(
-    points: Sequence, directory: str, workers: int | None = None
-) -> Iterator[dict[str, Any]]:
-    """Yield each point's record as it finishes. Workers are spawned processes (a fresh
-    interpreter: no inherited threads or CUDA state), each with cores // workers torch threads;
-    with one worker the runs happen in this process."""
+def run_jobs(
+    function: Callable[..., Any], jobs: Sequence[tuple], workers: int | None = None
+) -> Iterator[Any]:
+    """Yield ``function(*job)`` for each job as it finishes. Workers are spawned processes (a
+    fresh interpreter: no inherited threads or CUDA state), each with cores // workers torch
+    threads; with one worker the jobs run in this process."""
     cores = default_workers()
-    workers = min(workers or cores, max(1, len(points)))
+    workers = min(workers or cores, max(1, len(jobs)))
     if workers == 1:
         set_threads(cores)
-        for point in points:
-            yield run_point(*point_args(point), directory)
+        for job in jobs:
+            yield function(*job)
         return
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
         workers, mp_context=context, initializer=set_threads, initargs=(max(1, cores // workers),)
     ) as pool:
-        futures = [pool.submit(run_point, *point_args(p), directory) for p in points]
+        futures = [pool.submit(function, *job) for job in jobs]
         for future in as_completed(futures):
             yield future.result()
+
+
+def run_local(
+    points: Sequence, directory: str, workers: int | None = None
+) -> Iterator[dict[str, Any]]:
+    """Yield each point's record as it finishes (one run per job)."""
+    yield from run_jobs(run_point, [(*point_args(p), directory) for p in points], workers)

@@ -1,27 +1,32 @@
-"""The Ray executor: one Ray task per grid point, the same records as the local executor.
+"""The Ray executor: one Ray task per grid point (or per ensemble group), the same records as
+the local executor.
 
 ``address=None`` starts a local Ray runtime with `workers` CPUs; an address ("auto",
 "ray://host:10001") joins an existing cluster. Workers write checkpoints under
-``DIR/runs/RUN_ID``: for resume after a crash on a multi-node cluster, DIR must be on a shared
-file system. Records are appended by the driver only.
+``DIR/runs/RUN_ID`` (``DIR/groups/GROUP_ID`` for a group): for resume after a crash on a
+multi-node cluster, DIR must be on a shared file system. Records are appended by the driver only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .worker import point_args, run_point, set_threads
 
 
-def _remote_point(threads: int, config: dict, run_id: str, axes: dict, directory: str) -> dict:
+def _remote_job(threads: int, function: Callable[..., Any], *job: Any) -> Any:
     set_threads(threads)
-    return run_point(config, run_id, axes, directory)
+    return function(*job)
 
 
-def run_ray(
-    points: Sequence, directory: str, workers: int | None = None, address: str | None = None
-) -> Iterator[dict[str, Any]]:
+def run_ray_jobs(
+    function: Callable[..., Any],
+    jobs: Sequence[tuple],
+    workers: int | None = None,
+    address: str | None = None,
+) -> Iterator[Any]:
+    """Yield ``function(*job)`` for each job as its Ray task finishes (one CPU per task)."""
     try:
         import ray
     except ImportError:
@@ -33,11 +38,19 @@ def run_ray(
         else:
             ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
     try:
-        remote = ray.remote(num_cpus=1)(_remote_point)
-        pending = [remote.remote(1, *point_args(p), directory) for p in points]
+        remote = ray.remote(num_cpus=1)(_remote_job)
+        pending = [remote.remote(1, function, *job) for job in jobs]
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             yield ray.get(done[0])
     finally:
         if started:
             ray.shutdown()
+
+
+def run_ray(
+    points: Sequence, directory: str, workers: int | None = None, address: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Yield each point's record as its Ray task finishes."""
+    jobs = [(*point_args(p), directory) for p in points]
+    yield from run_ray_jobs(run_point, jobs, workers, address)

@@ -19,7 +19,9 @@ from gatelab.results import RecordWriter, read_records
 from .spec import SweepSpec
 
 SPEC_FILE = "sweep.json"
-EXECUTORS = ("local", "ray")
+#: local: one run per process; ray: one run per Ray task; ensemble / ray-ensemble: groups of runs
+#: that differ only in seed, lr and dropout train as one stacked model (sweep/ensemble.py).
+EXECUTORS = ("local", "ray", "ensemble", "ray-ensemble")
 
 
 def pending(spec: SweepSpec, directory: str | Path, retry_failed: bool = False) -> list:
@@ -39,11 +41,15 @@ def run_sweep(
     retry_failed: bool = False,
     progress: bool | None = None,
     log: Callable[[str], None] | None = None,
+    ensemble_size: int | None = None,
 ) -> list[dict[str, Any]]:
     """Run every pending point of `spec`, appending records to ``directory``; returns all of
-    the directory's records for this spec's points."""
+    the directory's records for this spec's points. `ensemble_size` caps the members of a
+    group for the ensemble executors (default: all runs that can train together)."""
     if executor not in EXECUTORS:
-        raise ValueError(f"unknown executor {executor!r}; use {' or '.join(EXECUTORS)}")
+        raise ValueError(f"unknown executor {executor!r}; use {', '.join(EXECUTORS)}")
+    if ensemble_size is not None and "ensemble" not in executor:
+        raise ValueError("--ensemble-size needs --executor ensemble or ray-ensemble")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     atomic_write_json(directory / SPEC_FILE, _spec_json(spec))
@@ -56,7 +62,14 @@ def run_sweep(
         f"({executor} executor)"
     )
     if todo:
-        if executor == "ray":
+        if "ensemble" in executor:
+            from .ensemble import run_ensemble
+
+            records = run_ensemble(
+                spec.points, todo, str(directory), workers, ensemble_size, ray_address,
+                use_ray=executor == "ray-ensemble",
+            )  # fmt: skip
+        elif executor == "ray":
             from .ray_backend import run_ray
 
             records = run_ray(todo, str(directory), workers, ray_address)
