@@ -44,9 +44,7 @@ def _cast(params: Mapping[str, Any], dtype: torch.dtype) -> dict[str, Any]:
     return {k: v.to(dtype) if isinstance(v, Tensor) else v for k, v in params.items()}
 
 
-def evaluate(
-    spec: Spec, formula: Callable[..., Any], x: Tensor, params: Mapping[str, Any]
-) -> Any:
+def evaluate(spec: Spec, formula: Callable[..., Any], x: Tensor, params: Mapping[str, Any]) -> Any:
     """`formula(x, **params)` in the compute dtype of `x`, returned in that compute dtype."""
     dtype = compute_dtype(x, spec.upcast_float32)
     return formula(x.to(dtype), **_cast(params, dtype))

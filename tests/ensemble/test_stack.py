@@ -51,7 +51,7 @@ def test_gradients_per_member_are_those_of_the_members_own_loss():
     sum(F.cross_entropy(out[k], y[k]) for k in range(3)).backward()
     for k, model in enumerate(models):
         F.cross_entropy(model(x[k]), y[k]).backward()
-        grads = dict(zip(stacked.member_names[k], (p.grad[k] for p in stacked.stacked_parameters())))
+        grads = stacked.member_state(k, grads=True)
         for name, p in model.named_parameters():
             torch.testing.assert_close(grads[name], p.grad, rtol=1e-4, atol=1e-6)
 

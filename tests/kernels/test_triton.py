@@ -32,6 +32,7 @@ def triton_apply(spec, x, params, allow_cpu=True):
     finally:
         select.force(None)
 
+
 CASES = [
     ("gelu", {}),
     ("gelu_tanh", {}),

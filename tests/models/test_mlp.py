@@ -84,3 +84,68 @@ def test_frame_classifier_is_286_to_five_2048_to_39_with_keep_0_5():
 def test_bad_sizes_are_rejected_with_the_fix(kwargs, message):
     with pytest.raises(ValueError, match=message):
         MLP(4, 2, **kwargs)
+
+
+# --- the init option: paper | kaiming | gain ---------------------------------------------------
+
+
+def _linear_stds(model) -> list[float]:
+    """Each Linear's weight std × √fan_in (the gain it was drawn with)."""
+    import math
+
+    layers = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    return [float(m.weight.detach().std()) * math.sqrt(m.in_features) for m in layers]
+
+
+def test_kaiming_init_draws_every_layer_with_gain_sqrt2():
+    import math
+
+    torch.manual_seed(0)
+    model = MLP(784, 10, hidden=512, depth=3, activation="gelu", init="kaiming")
+    for gain in _linear_stds(model)[:-1]:  # the 10-row output layer is too small to measure
+        assert gain == pytest.approx(math.sqrt(2), rel=0.02)
+    assert all(float(m.bias.abs().max()) == 0 for m in model.modules() if hasattr(m, "bias"))
+
+
+@pytest.mark.parametrize(
+    ("activation", "second_moment"),
+    [("relu", 0.5), ("gem(N=1)", None), ("e_gem(N=1, eps=1e-4)", None)],
+)
+def test_gain_init_uses_the_activations_variance_preserving_gain(activation, second_moment):
+    """E[f(z)²] by an independent route: Monte Carlo over 4M normals (relu: exactly 1/2)."""
+    import math
+
+    import gatelab
+
+    if second_moment is None:
+        z = torch.randn(1 << 22, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+        second_moment = float((gatelab.get_fn(activation)(z) ** 2).mean())
+    torch.manual_seed(0)
+    model = MLP(784, 10, hidden=512, depth=3, activation=activation, init="gain")
+    first, *rest = _linear_stds(model)
+    assert first == pytest.approx(1.0, rel=0.02)  # fed by the data: nothing to compensate
+    for gain in rest[:-1]:
+        assert gain == pytest.approx(1 / math.sqrt(second_moment), rel=0.03)
+
+
+def test_a_gain_initialised_layer_keeps_the_second_moment_of_normal_inputs():
+    """y = W·f(x), x ~ N(0, 1): E[y²] = 1 (He et al. §2.2). Through many layers it need not
+    stay 1: for gem the fixed point q = 1 of q ↦ gain²·E[f(√q z)²] is unstable."""
+    torch.manual_seed(0)
+    x = torch.randn(8192, 512)
+    for activation in ("gem(N=1)", "relu", "gelu", "e_gem(N=2, eps=1e-2)"):
+        model = MLP(512, 10, hidden=512, depth=2, activation=activation, init="gain")
+        act, layer = model.layers[1], model.layers[2]
+        with torch.no_grad():
+            y = layer(act(x))
+        assert float(y.pow(2).mean()) == pytest.approx(1.0, rel=0.05), activation
+
+
+def test_the_paper_init_is_unchanged_and_an_unknown_init_names_the_choices():
+    torch.manual_seed(0)
+    a = MLP(20, 5, hidden=8, depth=2)
+    torch.manual_seed(0)
+    b = MLP(20, 5, hidden=8, depth=2, init="paper")
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    with pytest.raises(ValueError, match="paper, kaiming, gain"):
+        MLP(20, 5, init="xavier")

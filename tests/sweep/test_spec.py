@@ -95,3 +95,11 @@ def test_toml_files_and_their_errors(tmp_path):
         load_spec(path)
     with pytest.raises(SpecError, match="no such file"):
         load_spec(tmp_path / "missing.toml")
+
+
+def test_an_unknown_init_is_reported_before_any_run():
+    from gatelab.sweep import SpecError
+
+    raw = {"tasks": ["mnist-mlp"], "activations": ["gelu"], "settings": {"init": "xavier"}}
+    with pytest.raises(SpecError, match="init = 'xavier': use 'paper' | 'kaiming' | 'gain'"):
+        parse_spec(raw)

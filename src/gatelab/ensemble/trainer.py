@@ -12,8 +12,9 @@ for the loop this one mirrors, step for step):
   exactly as the sequential run builds it, then stacked (gatelab.ensemble.stack);
 - **batch order**: drawn with its own generator reseeded per epoch from (seed, epoch) by the
   same function (``gatelab.train.shuffled``); on CPU, its dropout masks too;
-- **learning rate and schedule**: its own param group, edited by the task's schedule each step;
-  the update is torch.optim's (gatelab.ensemble.optim);
+- **learning rate and schedule**: its own param group of the task's torch optimiser, over its
+  views of the stacked weights, edited by the task's schedule each step
+  (gatelab.ensemble.optim);
 - **evaluation, history, record**: its own, in the sequential record's schema plus
   ``ensemble = {group, size, member}``.
 
@@ -53,7 +54,7 @@ from ..train import (
     pick_device,
     shuffled,
 )
-from .optim import BatchedOptimizer
+from .optim import MemberOptimizer, select_members
 from .stack import NotStackable, StackedChain, _normalised
 
 CHECKPOINT = "checkpoint.pt"
@@ -110,9 +111,7 @@ class EnsembleTrainer:
         self.model = StackedChain([e.model for e in self.experiments]).to(self.device)
         for experiment in self.experiments:  # the members' own copies are no longer needed
             experiment.model.to("meta")
-        dummy = [nn.Parameter(torch.zeros(1))]
-        members = [e.make_optimizer(dummy, c.lr) for e, c in zip(self.experiments, self.configs)]
-        self.optimizer = BatchedOptimizer.like(self.model.stacked_parameters(), members)
+        self.optimizer = self._optimizer(self.alive)
         self.steps_per_epoch = len(batch_bounds(len(self.data.train[0]), self.batch_size))
         self.total_steps = self.steps_per_epoch * self.configs[0].epochs
         device = self.device
@@ -160,7 +159,7 @@ class EnsembleTrainer:
         for dropout in model.dropouts():
             dropout.generators = dropout_generators
         order = torch.stack(orders)
-        schedules = [_Proxy(group) for group in optimizer.groups]
+        schedules = [_Proxy(group) for group in optimizer.param_groups]
         total = torch.zeros(len(self.alive), dtype=torch.float64, device=self.device)
         bounds = batch_bounds(len(x), self.batch_size)
         for step, (a, b) in enumerate(bounds):
@@ -203,6 +202,12 @@ class EnsembleTrainer:
         self.model.keep(keep)
         self.optimizer.keep(keep, self.model.stacked_parameters())
         self.alive = [self.alive[i] for i in keep]
+
+    def _optimizer(self, members: list[int]) -> MemberOptimizer:
+        """The task's optimiser for `members` (the model's members, in that order)."""
+        make = self.experiments[0].make_optimizer
+        lrs = [self.configs[m].lr for m in members]
+        return MemberOptimizer(self.model.stacked_parameters(), make, lrs)
 
     def _final_evaluations(self) -> None:
         """A task's extra evaluation (mnist-noise's noise curve) on each finished member, as
@@ -269,10 +274,9 @@ class EnsembleTrainer:
         self.model.keep(self.alive)
         index = torch.as_tensor(rows, dtype=torch.long)
         self.model.load_state_dict({k: v[index] for k, v in state["model"].items()})
-        optimizer = BatchedOptimizer(self.model.stacked_parameters(), self.optimizer.kind, [])
-        optimizer.load_state_dict(state["optimizer"])
-        optimizer.keep(rows, self.model.stacked_parameters())
-        self.optimizer = optimizer
+        self.optimizer = self._optimizer(self.alive)
+        per_member = len(self.model.stacked_parameters())
+        self.optimizer.load_state_dict(select_members(state["optimizer"], rows, per_member))
         self.log(f"{self.group}: resumed from {path} after epoch {self.epoch}")
 
     # --- records -------------------------------------------------------------------------------

@@ -76,6 +76,29 @@ def reset_chain_(layers: list[nn.Module], init: str, activation: str) -> None:
             first = False
 
 
+class Dropout(nn.Dropout):
+    """Inverted dropout whose mask is ``torch.rand(shape) < 1 − p`` (scaled by 1/(1 − p)).
+
+    The same distribution as ``nn.Dropout``; drawn this way because torch's CPU dropout
+    (``bernoulli_``) costs 164 µs per 128×128 mask against 43 µs for ``torch.rand`` on 2 cores
+    (measured) — an MLP with dropout spent a third of its step there — and because
+    gatelab.ensemble can then draw every member's mask from that member's own generator with
+    the very same call, so that a member's masks are its sequential run's bit for bit.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return dropout(x, self.p, self.training)
+
+
+def dropout(x: Tensor, p: float, training: bool, generator: torch.Generator | None = None):
+    """x · [rand < 1 − p] / (1 − p) in training (rand from `generator`, default torch's)."""
+    if not training or p == 0:
+        return x
+    keep = 1.0 - p
+    draws = torch.rand(x.shape, generator=generator, device=x.device)
+    return x * (draws < keep).to(x.dtype).div_(keep)
+
+
 def check_dropout(p: float) -> None:
     """Raise a ValueError naming the fix unless 0 ≤ p < 1 (p is the drop probability)."""
     if not 0.0 <= p < 1.0:
@@ -123,7 +146,7 @@ class MLP(nn.Module):
         for _ in range(depth):
             layers += [nn.Linear(width, hidden), create(activation)]
             if dropout > 0:
-                layers.append(nn.Dropout(dropout))
+                layers.append(Dropout(dropout))
             width = hidden
         layers.append(nn.Linear(width, out_features))
         self.layers = nn.Sequential(*layers)

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from gatelab.models.mlp import INITS
 from gatelab.tasks import RunConfig, get_task
 
 TOP_LEVEL = {
@@ -296,6 +297,7 @@ CHOICES = {
     "precision": ("auto", "fp32", "bf16"),
     "compile": (True, False),
     "download": (True, False),
+    "init": INITS,  # the MLP tasks' option
 }
 
 
