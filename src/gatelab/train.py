@@ -234,7 +234,7 @@ def _finish_distributed(trainer: Trainer, out: Path | None) -> None:
         view = {
             "rank": trainer.rank,
             "world_size": trainer.world,
-            "train_loss": [row["train_loss"] for row in trainer.history],
+            "train_loss": [row["train_loss"] for row in trainer.progress.history],
             "weight_checksum": checksum,
         }
         atomic_write_json(out / "ranks" / f"rank{trainer.rank}.json", view)
