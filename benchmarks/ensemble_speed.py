@@ -80,7 +80,7 @@ def main() -> None:
     for k in args.ks:
         members = configs(k, args.dataset, args.activation)
         seq, ens = [], []
-        for trial in range(args.trials):
+        for _ in range(args.trials):
             # a sequential run of each kind in the group (dropout 0 and 0.5), then the ensemble
             kinds = members[: min(len(members), len(GRID))]
             seq.append(statistics.mean(sequential_seconds(c, args.steps) for c in kinds[::3]))

@@ -5,6 +5,10 @@
     DIR/runs/RUN_ID/       the run's checkpoint while it trains (resume after a crash)
     DIR/sweep.json         the validated sweep spec
 
+A run trained in an ensemble (gatelab.ensemble) says so in ``ensemble = {group, size, member}``
+(None for a run of its own); its ``wall_seconds`` and ``train_seconds`` are its group's, which
+trained all members at once: count them once per group (gatelab.report.render.compute_seconds).
+
 A record is written as one ``write`` of a whole line followed by ``fsync``, by one process (the
 sweep's driver), so a record is whole or absent. A crash in the middle of a write leaves a
 truncated last line: :func:`read_records` ignores it with a warning naming the file, and
@@ -125,6 +129,9 @@ def flatten(record: Mapping[str, Any]) -> dict[str, Any]:
         row[key] = tuple(value) if isinstance(value, list) else value
     for key, value in (record.get("axes") or {}).items():
         row.setdefault(key, value)
+    ensemble = record.get("ensemble") or {}
+    row["ensemble_group"] = ensemble.get("group")  # runs trained together share one
+    row["ensemble_size"] = ensemble.get("size")
     row["versions"] = record.get("versions") or {}
     row["history"] = record.get("history") or []
     row["curves"] = record.get("curves") or {}

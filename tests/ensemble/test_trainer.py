@@ -146,3 +146,12 @@ def test_batchnorm_models_refuse_to_stack():
     configs = [RunConfig("resnet-norm", seed=s, dataset="synthetic", **BASE) for s in (0, 1)]
     with pytest.raises(NotStackable):
         train_group(configs)
+
+
+def test_members_that_differ_in_more_than_seed_lr_and_dropout_are_refused():
+    other_epochs = RunConfig("mnist-mlp", seed=0, **{**BASE, "epochs": 2})
+    with pytest.raises(ValueError, match="only in seed, lr and dropout"):
+        EnsembleTrainer([GRID[0], other_epochs])
+    other_init = RunConfig("mnist-mlp", seed=0, options={"init": "gain"}, **BASE)
+    with pytest.raises(ValueError, match="only in seed, lr and dropout"):
+        EnsembleTrainer([GRID[0], other_init])

@@ -294,3 +294,16 @@ def test_cli_names_the_extra_to_install_when_pandas_is_missing(tmp_path, monkeyp
     monkeypatch.setitem(sys.modules, "pandas", None)  # `import pandas` now raises ImportError
     with pytest.raises(UsageError, match=r"needs pandas.*pip install 'gatelab\[report\]'"):
         run_cli([str(tmp_path)])
+
+
+def test_an_ensemble_groups_wall_time_counts_once():
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "wall_seconds": [100.0, 100.0, 100.0, 7.0, 5.0],
+            "ensemble_group": ["g", "g", "g", None, None],
+        }
+    )
+    assert render.compute_seconds(frame) == 112.0  # one group of 3 (100 s) + two runs
+    assert render.compute_seconds(frame.drop(columns="ensemble_group")) == 312.0

@@ -32,9 +32,7 @@ def member_views(params: Sequence[Tensor], member: int) -> list[Tensor]:
 class MemberOptimizer:
     """The task's optimiser over the members' views; ``param_groups[k]`` is member k's."""
 
-    def __init__(
-        self, params: Sequence[Tensor], make: MakeOptimizer, lrs: Sequence[float]
-    ) -> None:
+    def __init__(self, params: Sequence[Tensor], make: MakeOptimizer, lrs: Sequence[float]) -> None:
         self.params, self.make, self.lrs = list(params), make, list(lrs)
         self.views = [member_views(self.params, k) for k in range(len(self.lrs))]
         self.optimizer = _grouped(make, self.views, self.lrs)

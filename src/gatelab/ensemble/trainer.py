@@ -30,6 +30,7 @@ and the difference grows over training as any reordering does; the tests bound i
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -59,6 +60,15 @@ from .stack import NotStackable, StackedChain, _normalised
 
 CHECKPOINT = "checkpoint.pt"
 Log = Callable[[str], None]
+#: Options that may differ between the members of one group (the rest must agree).
+MEMBER_OPTIONS = ("dropout",)
+
+
+def group_key(config: RunConfig) -> str:
+    """What the members of one group share: everything but seed, lr and dropout."""
+    fields = {k: v for k, v in config.__dict__.items() if k not in ("seed", "lr", "options")}
+    options = {k: v for k, v in config.options.items() if k not in MEMBER_OPTIONS}
+    return json.dumps({**fields, "options": options}, sort_keys=True, default=list)
 
 
 class _Proxy:
@@ -79,6 +89,12 @@ class EnsembleTrainer:
         group: str = "ensemble",
     ) -> None:
         self.configs = [complete(config) for config in configs]
+        keys = {group_key(config) for config in self.configs}
+        if len(keys) > 1:
+            raise ValueError(
+                "the members of an ensemble may differ only in seed, lr and dropout; got "
+                + " vs ".join(sorted(keys))
+            )
         self.device = pick_device(self.configs[0].device)
         self.checkpoint, self.group = checkpoint, group
         self.log = log or (lambda line: None)

@@ -203,12 +203,24 @@ def distinct(df: Any, column: str) -> list[str]:
     return sorted({str(v) for v in values})
 
 
+def compute_seconds(df: Any) -> float:
+    """The runs' summed wall time, an ensemble group counted once (its members share it)."""
+    if "wall_seconds" not in df:
+        return math.nan
+    wall = df["wall_seconds"].fillna(0)
+    if "ensemble_group" not in df:
+        return float(wall.sum())
+    grouped = df["ensemble_group"].notna()
+    per_group = wall[grouped].groupby(df["ensemble_group"][grouped]).max()
+    return float(wall[~grouped].sum() + per_group.sum())
+
+
 def run_summary(df: Any, source: str, extra_axes: Sequence[str]) -> list[Block]:
     """Counts by status and the sweep's coordinates, wall time, devices and versions."""
     counts = df["status"].value_counts()
     status = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "diverged", "failed"))
     tasks = df["task"].value_counts().sort_index()
-    wall = float(df["wall_seconds"].fillna(0).sum()) if "wall_seconds" in df else math.nan
+    wall = compute_seconds(df)
     items = [
         f"source: {source}",
         f"runs: {len(df)} ({status})",

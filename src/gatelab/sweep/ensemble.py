@@ -26,20 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from gatelab._io import atomic_write_json
+from gatelab.ensemble.trainer import group_key
 from gatelab.tasks import RunConfig
 
 from .worker import RUNS, point_args, run_point
 
 GROUPS = "groups"
-#: Options that may differ between the members of one group (the rest must agree).
-MEMBER_OPTIONS = ("dropout",)
-
-
-def group_key(config: RunConfig) -> str:
-    """What members of one group share: everything but seed, lr and dropout."""
-    fields = {k: v for k, v in config.__dict__.items() if k not in ("seed", "lr", "options")}
-    options = {k: v for k, v in config.options.items() if k not in MEMBER_OPTIONS}
-    return json.dumps({**fields, "options": options}, sort_keys=True, default=list)
 
 
 def plan(points: Sequence, size: int | None = None) -> list[tuple[str, list]]:
