@@ -307,3 +307,17 @@ def test_an_ensemble_groups_wall_time_counts_once():
     )
     assert render.compute_seconds(frame) == 112.0  # one group of 3 (100 s) + two runs
     assert render.compute_seconds(frame.drop(columns="ensemble_group")) == 312.0
+
+
+def test_ensemble_groups_are_not_sweep_axes():
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "task": ["t"] * 4,
+            "dropout": [0.0, 0.5, 0.0, 0.5],
+            "ensemble_group": ["a", "a", "b", "b"],
+            "ensemble_size": [2, 2, 2, 2],
+        }
+    )
+    assert render.sweep_axes(frame) == ("dropout",)

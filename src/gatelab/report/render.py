@@ -38,7 +38,8 @@ RUN_COLUMNS = frozenset(
     {
         "run_id", "task", "activation", "seed", "lr", "status", "dataset", "scale", "epochs",
         "error", "diverged_epoch", "wall_seconds", "samples_per_second", "device", "versions",
-        "history", "curves", "chosen_lr", *("val_loss", "val_accuracy", "test_loss"),
+        "history", "curves", "chosen_lr", "ensemble_group", "ensemble_size",
+        *("val_loss", "val_accuracy", "test_loss"),
         *("test_accuracy", "val_mse", "test_mse"),
     }
 )  # fmt: skip
