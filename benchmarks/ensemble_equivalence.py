@@ -38,8 +38,8 @@ def main() -> None:
         f"{torch.__version__}, {torch.get_num_threads()} threads"
     )
     print(
-        "| seed | lr | dropout | max rel. Δ train loss (epoch) | rel. Δ final test loss | "
-        "Δ test accuracy (examples) |"
+        "| seed | lr | dropout | max rel. Δ train loss (epoch: ensemble / sequential) | "
+        "rel. Δ final test loss | Δ test accuracy (examples) |"
     )
     print("|---:|---:|---:|---:|---:|---:|")
     for config, member in zip(configs, ensemble):
@@ -54,7 +54,9 @@ def main() -> None:
         accuracy = member["metrics"]["test_accuracy"] - single["metrics"]["test_accuracy"]
         print(
             f"| {config.seed} | {config.lr:g} | {config.options['dropout']:g} | "
-            f"{deltas[worst]:.1e} ({worst + 1}) | {abs(loss[0] - loss[1]) / loss[1]:.1e} | "
+            f"{deltas[worst]:.1e} ({worst + 1}: {member['history'][worst]['train_loss']:.3g} / "
+            f"{single['history'][worst]['train_loss']:.3g}) | "
+            f"{abs(loss[0] - loss[1]) / loss[1]:.1e} | "
             f"{round(accuracy * n_test):+d} |"
         )
 
