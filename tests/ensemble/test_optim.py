@@ -36,6 +36,18 @@ def fresh() -> tuple[list[torch.nn.Parameter], list[list[torch.nn.Parameter]]]:
     return stacked, singles
 
 
+def step_both(step: int, stacked, batched, singles, optimizers) -> None:
+    """One step of the stacked members and of their own optimisers, on the same gradients."""
+    grads = gradients(step)
+    for p, g in zip(stacked, grads):
+        p.grad = g.clone()
+    batched.step()
+    for k, (params, opt) in enumerate(zip(singles, optimizers)):
+        for p, g in zip(params, grads):
+            p.grad = g[k].clone()
+        opt.step()
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_each_member_follows_its_own_torch_optimizer_bit_for_bit(case):
     make = CASES[case]
@@ -43,14 +55,7 @@ def test_each_member_follows_its_own_torch_optimizer_bit_for_bit(case):
     batched = MemberOptimizer(stacked, make, LRS)
     optimizers = [make(params, lr) for params, lr in zip(singles, LRS)]
     for step in range(25):
-        grads = gradients(step)
-        for p, g in zip(stacked, grads):
-            p.grad = g.clone()
-        batched.step()
-        for k, (params, opt) in enumerate(zip(singles, optimizers)):
-            for p, g in zip(params, grads):
-                p.grad = g[k].clone()
-            opt.step()
+        step_both(step, stacked, batched, singles, optimizers)
     for k, params in enumerate(singles):
         for p, q in zip(stacked, params):
             assert torch.equal(p.detach()[k], q.detach())  # the same kernels on the same data
@@ -66,14 +71,7 @@ def test_a_schedule_edits_a_members_group_between_steps():
             for g in (group, opt.param_groups[0]):
                 g["betas"] = (0.5 if late else 0.9, 0.999)
                 g["lr"] = g["lr"] * 0.5
-        grads = gradients(step)
-        for p, g in zip(stacked, grads):
-            p.grad = g.clone()
-        batched.step()
-        for k, (params, opt) in enumerate(zip(singles, optimizers)):
-            for p, g in zip(params, grads):
-                p.grad = g[k].clone()
-            opt.step()
+        step_both(step, stacked, batched, singles, optimizers)
     for k, params in enumerate(singles):
         assert torch.equal(stacked[0].detach()[k], params[0].detach())
 

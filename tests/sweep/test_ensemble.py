@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 
 from gatelab.cli import main
-from gatelab.results import RECORDS, read_records
+from gatelab.results import RECORDS
 from gatelab.sweep import parse_spec, run_sweep
 from gatelab.sweep.ensemble import plan
+from sweep.test_runner import kill_and_resume, table
 
 QUIET = {"log": lambda line: None, "progress": False}
 SPEC = {
@@ -33,12 +29,6 @@ lrs = [1e-3, 1e-4]
 scale = "smoke"
 epochs = 3
 """
-
-
-def table(records) -> list:
-    return sorted((r["run_id"], r["status"], json.dumps(r["metrics"], sort_keys=True),
-                   json.dumps([{k: v for k, v in h.items() if k != "seconds"}
-                               for h in r["history"]])) for r in records)  # fmt: skip
 
 
 def test_groups_share_everything_but_seed_lr_and_dropout():
@@ -68,31 +58,11 @@ def test_ensemble_records_match_the_local_executors(tmp_path):
 
 
 def test_a_killed_ensemble_sweep_resumes_without_lost_or_duplicated_records(tmp_path):
-    spec_path = tmp_path / "s.toml"
-    spec_path.write_text(TOML, encoding="utf-8")
-    command = [sys.executable, "-m", "gatelab", "sweep", str(spec_path), "--workers", "1",
-               "--executor", "ensemble", "--ensemble-size", "2"]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    subprocess.run([*command, "--out", str(tmp_path / "ref")], env=env, check=True,
-                   capture_output=True)  # fmt: skip
-    out = tmp_path / "killed"
-    process = subprocess.Popen([*command, "--out", str(out)], env=env, start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    deadline = time.monotonic() + 120
-    records = out / RECORDS
+    def group_in_training(out) -> bool:  # a group's checkpoint exists: mid-training
+        return any(out.glob("groups/*/checkpoint.pt"))
 
-    while not any(out.glob("groups/*/checkpoint.pt")):  # a group in the middle of training
-        assert process.poll() is None, "the sweep ended before it could be killed"
-        assert time.monotonic() < deadline
-        time.sleep(0.002)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    killed_at = records.read_text().count("\n") if records.exists() else 0
-    assert killed_at < 12, "the sweep finished before the kill"
-    subprocess.run([*command, "--out", str(out)], env=env, check=True, capture_output=True)
-    ids = [json.loads(line)["run_id"] for line in records.read_text().splitlines()]
-    assert len(ids) == len(set(ids)) == 12  # none lost, none duplicated
-    assert table(read_records(out)) == table(read_records(tmp_path / "ref"))
+    options = ["--workers", "1", "--executor", "ensemble", "--ensemble-size", "2"]
+    kill_and_resume(tmp_path, TOML, options, group_in_training, total=12)
 
 
 def test_a_group_killed_between_two_appends_is_completed_from_its_result_files(tmp_path):
