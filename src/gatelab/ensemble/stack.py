@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from ..models.mlp import Dropout
+from ..models.mlp import Dropout, dropout_scale
 from ..modules import Activation
 
 
@@ -59,6 +59,9 @@ def _normalised(model: nn.Module) -> list[tuple[str, str, nn.Module | float]]:
             )
         else:
             raise NotStackable(f"{name}: {type(module).__name__} layers cannot be stacked")
+    buffers = [name for name, _ in model.named_buffers()]
+    if buffers:  # state besides parameters is not stacked: refuse rather than lose it
+        raise NotStackable(f"{type(model).__name__} has buffers ({', '.join(buffers[:3])})")
     return ops
 
 
@@ -139,8 +142,7 @@ class StackedDropout(nn.Module):
             if p == 0:
                 scale[k].fill_(1.0)
             else:  # gatelab.models.mlp.dropout's mask, from the member's own generator
-                draws = torch.rand(x.shape[1:], generator=generator, device=x.device)
-                torch.lt(draws, 1.0 - p, out=scale[k]).div_(1.0 - p)
+                dropout_scale(x[k], p, generator, out=scale[k])
         return x * scale
 
 

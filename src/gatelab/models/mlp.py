@@ -94,9 +94,19 @@ def dropout(x: Tensor, p: float, training: bool, generator: torch.Generator | No
     """x · [rand < 1 − p] / (1 − p) in training (rand from `generator`, default torch's)."""
     if not training or p == 0:
         return x
+    return x * dropout_scale(x, p, generator)
+
+
+def dropout_scale(
+    like: Tensor, p: float, generator: torch.Generator | None = None, out: Tensor | None = None
+) -> Tensor:
+    """The mask of :func:`dropout` for a tensor shaped like `like` (into `out` if given):
+    1/(1 − p) where ``torch.rand(shape, generator) < 1 − p``, else 0, in `like`'s dtype."""
     keep = 1.0 - p
-    draws = torch.rand(x.shape, generator=generator, device=x.device)
-    return x * (draws < keep).to(x.dtype).div_(keep)
+    draws = torch.rand(like.shape, generator=generator, device=like.device)
+    if out is None:
+        return (draws < keep).to(like.dtype).div_(keep)
+    return torch.lt(draws, keep, out=out).div_(keep)
 
 
 def check_dropout(p: float) -> None:
