@@ -552,3 +552,25 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def significance(text: str) -> float:
+    """argparse type: a significance level in (0, 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1), got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1), e.g. 0.05; got {text}")
+    return value
+
+
+def add_alpha(parser: argparse.ArgumentParser) -> None:
+    """The --alpha option of every command that writes verdicts."""
+    parser.add_argument(
+        "--alpha",
+        type=significance,
+        default=0.05,
+        metavar="A",
+        help="significance level of the verdicts (Holm-adjusted paired t-tests; default 0.05)",
+    )

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .cli import UsageError, add_command
+from .cli import UsageError, add_alpha, add_command
 
 #: The main job: the GELU paper's mnist-mlp protocol (§3.1) at reduced scale on the embedded
 #: mnist-5k digits — eight activations × three seeds, one lr (the paper's best for Adam).
@@ -73,8 +73,8 @@ def _sweep_and_report(spec, out: Path, args: argparse.Namespace, baseline: str |
     frame = results.load(out)
     base = baseline if baseline and (frame["activation"] == baseline).any() else None
     print()
-    print(stats.leaderboard(frame, baseline=base).to_string(index=False))
-    path = write_report(frame, out / "report", baseline=base)
+    print(stats.leaderboard(frame, baseline=base, alpha=args.alpha).to_string(index=False))
+    path = write_report(frame, out / "report", baseline=base, alpha=args.alpha)
     print(f"\nreport: {path}")
     return 0
 
@@ -151,6 +151,7 @@ def add_sweep(subparsers: Any) -> None:
     parser.add_argument("spec", type=Path, metavar="SPEC.toml")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR")
     parser.add_argument("--baseline", metavar="SPEC", help="compare against this activation")
+    add_alpha(parser)
     _executor_options(parser)
 
 
@@ -165,4 +166,5 @@ def add_demo(subparsers: Any) -> None:
         "e_gem(N=1, eps=1e-4) and se_gem, 3 seeds each, offline. Rerunning resumes.",
     )
     parser.add_argument("--out", type=Path, default=Path("gatelab-demo"), metavar="DIR")
+    add_alpha(parser)
     _executor_options(parser)

@@ -53,7 +53,10 @@ COLUMNS = (
     "wall_seconds",
     "samples_per_second",
     "device",
+    "finished_at",
 )
+#: What a record says about its metric (``record["objective"]``), as columns of the table.
+OBJECTIVE = ("metric", "val_metric", "higher_is_better")
 
 
 class RecordWriter:
@@ -129,6 +132,12 @@ def flatten(record: Mapping[str, Any]) -> dict[str, Any]:
         row[key] = tuple(value) if isinstance(value, list) else value
     for key, value in (record.get("axes") or {}).items():
         row.setdefault(key, value)
+    objective = record.get("objective") or _task_fields(record.get("task"), "objective") or {}
+    for key in OBJECTIVE:
+        row[key] = objective.get(key)
+    for key in ("lr", "epochs", "dataset"):
+        if row[key] is None:  # a run that failed before its config was completed
+            row[key] = _task_fields(record.get("task"), key, record.get("scale"))
     ensemble = record.get("ensemble") or {}
     row["ensemble_group"] = ensemble.get("group")  # runs trained together share one
     row["ensemble_size"] = ensemble.get("size")
@@ -138,6 +147,24 @@ def flatten(record: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _task_fields(task: Any, field: str, scale: Any = None) -> Any:
+    """A task's default for a field its record lacks: records written before records carried
+    their objective, and failed-before-training records without lr/epochs/dataset. None when
+    the task is not registered in this process."""
+    from .tasks import TASKS
+
+    known = TASKS.get(task) if isinstance(task, str) else None
+    if known is None:
+        return None
+    if field == "objective":
+        return known.objective_fields
+    if field == "lr":
+        return known.lr
+    if field == "dataset":
+        return known.datasets[0]
+    return known.epochs.get(scale or "paper")
+
+
 def load(directory: str | Path):
     """The sweep in `directory` as a pandas DataFrame, one row per run (needs pandas)."""
     import pandas as pd
@@ -145,7 +172,7 @@ def load(directory: str | Path):
     rows = [flatten(record) for record in read_records(directory)]
     protocol = _protocol(directory)
     frame = pd.DataFrame(
-        rows, columns=None if rows else [*COLUMNS, "versions", "history", "curves"]
+        rows, columns=None if rows else [*COLUMNS, *OBJECTIVE, "versions", "history", "curves"]
     )
     frame.attrs["protocol"] = protocol  # the sweep's [protocol]: read by gatelab.stats
     return frame

@@ -502,6 +502,7 @@ def make_record(
         "error": None if error is None else f"{type(error).__name__}: {error}",
         "traceback": None if error is None else traceback.format_exc(),
         "metrics": metrics,
+        "objective": get_task(config.task).objective_fields,
         "history": [{k: _finite_or_none(v) for k, v in row.items()} for row in progress.history],
         "curves": progress.curves,
         "wall_seconds": wall_seconds,

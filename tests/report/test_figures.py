@@ -95,7 +95,8 @@ def classifier_row(task: str, activation: str, lr: float, seed: int) -> dict:
         "val_mse": math.nan,
         "test_mse": math.nan,
     }
-    return {**metrics, "history": history, "curves": curves}
+    objective = {"metric": "test_accuracy", "val_metric": "val_accuracy", "higher_is_better": True}
+    return {**metrics, **objective, "history": history, "curves": curves}
 
 
 def autoencoder_row(activation: str, lr: float, seed: int) -> dict:
@@ -113,7 +114,8 @@ def autoencoder_row(activation: str, lr: float, seed: int) -> dict:
     metrics = {"val_mse": mse, "test_mse": mse}
     metrics |= {"val_accuracy": math.nan, "test_accuracy": math.nan}
     metrics |= {"val_loss": math.nan, "test_loss": math.nan}
-    return {**metrics, "history": history, "curves": {}}
+    objective = {"metric": "test_mse", "val_metric": "val_mse", "higher_is_better": False}
+    return {**metrics, **objective, "history": history, "curves": {}}
 
 
 def synthetic_results() -> pd.DataFrame:
@@ -207,10 +209,32 @@ def test_each_activation_keeps_one_colour_whatever_the_subset():
     full = figures.activation_styles(["relu", "gelu", "silu", "gelu"])
     assert len({s["color"] for s in full.values()}) == 3
     assert set(full) == {"gelu", "relu", "silu"}
-    many = figures.activation_styles(f"act{i:02d}" for i in range(16))
-    assert len({many[f"act{i:02d}"]["color"] for i in range(14)}) == 14
-    assert many["act14"]["color"] == many["act00"]["color"]
-    assert many["act14"]["marker"] != many["act00"]["marker"]
+    many = figures.activation_styles(f"act{i:02d}" for i in range(40))
+    assert len({many[f"act{i:02d}"]["color"] for i in range(10)}) == 10
+    assert len({(s["color"], s["marker"]) for s in many.values()}) == 40  # never one style twice
+    assert many["act10"]["color"] == many["act00"]["color"]
+    assert many["act10"]["marker"] != many["act00"]["marker"]
+
+
+def test_no_two_activations_of_a_demo_sized_report_get_look_alike_colours():
+    # The issue's report: orange/vermillion and blue/sky blue went to gem/elu and e_gem/relu.
+    names = ["gelu", "gelu_tanh", "relu", "elu", "silu", "gem(N=1)", "e_gem", "se_gem"]
+    lab = np.array([cielab(figures.activation_styles(names)[n]["color"]) for n in names])
+    distances = np.linalg.norm(lab[:, None] - lab[None, :], axis=-1)
+    np.fill_diagonal(distances, np.inf)
+    assert cielab("#0072B2") @ [1, 0, 0] > 0  # sanity: a lightness
+    assert np.linalg.norm(cielab("#0072B2") - cielab("#56B4E9")) < 30  # the old look-alike pair
+    assert distances.min() > 35  # ΔE*76: clearly different colours
+
+
+def cielab(hex_colour: str) -> np.ndarray:
+    """CIE L*a*b* (D65) of an sRGB colour (IEC 61966-2-1 and CIE 15:2004 formulas)."""
+    rgb = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)]) / 255
+    linear = np.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
+    to_xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
+    xyz = to_xyz @ linear / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > 216 / 24389, np.cbrt(xyz), (24389 / 27 * xyz + 16) / 116)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
 
 
 # --- learning curves ----------------------------------------------------------------------------

@@ -61,6 +61,7 @@ def test_report_embeds_every_figure_it_writes(markdown):
     assert path.name == "report.md"
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
     assert sorted(links) == [
+        "figures/critical_difference.png",
         "figures/final_metric.png",
         "figures/learning_curves_test.png",
         "figures/learning_curves_train_loss.png",
@@ -74,7 +75,8 @@ def test_run_summary_counts_runs_by_status(markdown):
     runs = section(markdown[1], "Runs")
     assert "runs: 54 (52 ok, 1 diverged, 1 failed)" in runs
     assert "seeds: 0, 1, 2" in runs
-    assert "total wall time: 9 min 00 s" in runs  # 54 runs × 10 s
+    assert "compute: 9 min 00 s (run wall times summed" in runs  # 54 runs × 10 s
+    assert "elapsed: unknown" in runs  # the synthetic records have no finish times
     assert "devices: cpu" in runs
 
 
@@ -82,31 +84,46 @@ def test_leaderboard_shows_the_hand_computed_medians(markdown):
     board = section(markdown[1], "Leaderboard")
     # cifar10-cnn9 gelu at lr 1e-3: 0.920 + offsets (0, .001, .002) → median 92.10 %
     (gelu,) = table_rows(board, ("cifar10-cnn9", "gelu"))
-    assert gelu[2:5] == ["0.001", "3", "92.10%"]
+    assert gelu[2:5] == ["0.001", "3", "92.10 ± 0.10%"]
+    # t-interval: 92.10 ± t(0.975, 2)·0.10/√3 = 92.10 ± 0.2484
+    assert gelu[5] == "[91.85%, 92.35%]" and gelu[6] == "92.10%"
+    assert gelu[-1] == "baseline"
     # mnist-ae relu: seed 2 diverged; 0.0050 and 0.0050·1.05 → median 0.005125, n = 2
     (relu,) = table_rows(board, ("mnist-ae", "relu"))
-    assert relu[3:5] == ["2", "0.005125"]
+    assert relu[3] == "2" and relu[6] == "0.005125"
     assert relu[7] == "1"  # diverged
+    # best mean first in each task's direction: gelu, e_gem, relu in all three
+    order = [row[1] for row in table_rows(board, ("cifar10-cnn9",))]
+    assert order == ["gelu", "e_gem(N=1, eps=1e-4)", "relu"]
 
 
 def test_paired_tests_match_hand_derived_p_values(markdown):
     paired = section(markdown[1], "Paired comparison against gelu")
     (relu,) = table_rows(paired, ("cifar10-cnn9", "relu", "gelu"))
-    # differences relu − gelu per seed: −0.004, −0.006, −0.004 (mean −0.467 pp)
-    assert relu[3:6] == ["3", "-0.47 pts", "-0.40 pts"]
-    # exact Wilcoxon, 3 pairs of one sign: p = 2 / 2³ = 0.25
-    assert relu[6] == "0.250"
+    # differences relu − gelu per seed: −0.004, −0.006, −0.004 (mean −0.467 pp, sd 0.2/√3 pp)
+    assert relu[3:5] == ["3", "-0.47 pts"]
+    half = 4.302653 * 0.2 / math.sqrt(3) / math.sqrt(3)  # t(0.975, 2) · sd / √n, in pp
+    assert relu[5] == f"[{-0.4667 - half:+.2f}, {-0.4667 + half:+.2f}] pts" == "[-0.75, -0.18] pts"
+    assert relu[6] == "-0.40 pts"
     # t = −7 with 2 degrees of freedom: p = 1 − 7/√51 (closed form of the t(2) CDF)
     assert relu[7] == f"{1 - 7 / math.sqrt(51):.3f}" == "0.020"
-    assert relu[8] == f"{-0.014 / 3 / (0.002 / math.sqrt(3)):+.2f}"  # d_z = mean / sd
-    assert relu[9] == "no"
+    # e_gem − gelu: 0, −0.003, −0.003: t = −2, p = 1 − 2/√6 = 0.184; Holm over the 2
+    # comparisons doubles the smaller p: 2·(1 − 7/√51) = 0.040 < 0.05 → worse
+    assert relu[8] == f"{2 * (1 - 7 / math.sqrt(51)):.3f}" == "0.040"
+    assert relu[9] == "worse"
+    (egem,) = table_rows(paired, ("cifar10-cnn9", "e_gem(N=1, eps=1e-4)", "gelu"))
+    assert egem[7] == egem[8] == f"{1 - 2 / math.sqrt(6):.3f}" and egem[9] == "no evidence"
+    # exact Wilcoxon, 3 pairs of one sign: p = 2 / 2³ = 0.25, which 3 pairs cannot go below
+    assert relu[10] == "0.250" and "3 pairs: Wilcoxon's smallest p is 0.25" in relu[13]
+    assert relu[11] == f"{-0.014 / 3 / (0.002 / math.sqrt(3)):+.2f}"  # d_z = mean / sd
+    assert relu[12] == "4"  # d_z ≈ −4 at α/m = 0.025: 3 pairs give 61 % power, 4 give 95 %
 
 
 def test_deficits_ranks_and_divergences(markdown):
     text = markdown[1]
     (deficit,) = table_rows(section(text, "Deficit against gelu"), ("mnist-noise", "relu"))
     assert deficit[3:] == ["98.10%", "97.60%", "+0.50 pts"]
-    ranks = section(text, "Ranks across tasks")
+    ranks = section(text, "Across tasks")
     assert table_rows(ranks, ("gelu",))[0][1:3] == ["1", "3"]
     failures = section(text, "Divergences and failures")
     assert table_rows(failures, ("mnist-ae", "relu", "0.001")) == [
@@ -114,6 +131,19 @@ def test_deficits_ranks_and_divergences(markdown):
     ]
     assert "RuntimeError: out of memory" in failures
     assert "Traceback" not in failures  # only the first line of the error
+
+
+def test_across_tasks_ranks_and_tests_the_three_tasks(markdown):
+    across = section(markdown[1], "Across tasks")
+    # gelu is best, e_gem second, relu third in all three tasks: mean ranks 1, 2, 3;
+    # χ²_F = 12N/(k(k+1))·(Σ R² − k(k+1)²/4) = 3·(14 − 12) = 6, p = exp(−6/2) = 0.0498;
+    # Nemenyi CD = q(0.05; 3)·√(k(k+1)/(6N)) = 2.343·√(2/3) = 1.91: gelu–relu (2) differ.
+    assert "Friedman χ²(2) = 6, p = 0.05 over 3 settings; Nemenyi CD = 1.91" in across
+    assert "gelu, e_gem(N=1, eps=1e-4); e_gem(N=1, eps=1e-4), relu" in across
+    assert table_rows(across, ("relu",))[-1][1:] == ["3.00", "no"]
+    assert "IQM [95% CI]" in across and "P(activation > baseline)" in across
+    (relu,) = [row for row in table_rows(across, ("relu",)) if row[1] == "gelu"]
+    assert relu[2:] == ["3", "0.000 [0.000, 0.000]"]  # no relu run beats a gelu run anywhere
 
 
 def test_paper_vs_ours_lists_published_numbers_with_ours_converted(markdown):
@@ -129,8 +159,9 @@ def test_paper_vs_ours_lists_published_numbers_with_ours_converted(markdown):
 
 def test_methods_section_states_the_procedure(markdown):
     methods = section(markdown[1], "How these numbers were computed")
-    for words in ("median validation metric", "10000 resamples", "Wilcoxon", "d_z"):
+    for words in ("median validation metric", "t-interval", "Holm", "Wilcoxon", "d_z"):
         assert words in methods
+    assert "bootstrap of the mean" not in methods
 
 
 def test_paper_vs_ours_gives_our_deficit_vs_gelu_where_the_gem_paper_does():
@@ -143,7 +174,10 @@ def test_paper_vs_ours_gives_our_deficit_vs_gelu_where_the_gem_paper_does():
         }.items()
         for seed, acc in enumerate(accs)
     ]
-    df = pd.DataFrame(rows).assign(task="cifar100-resnet56", lr=0.1, status="ok")
+    df = pd.DataFrame(rows).assign(
+        task="cifar100-resnet56", lr=0.1, status="ok",
+        metric="test_accuracy", val_metric="val_accuracy", higher_is_better=True,
+    )  # fmt: skip
     table = tables.paper_vs_ours_table(df)
     ours = {(row[2], row[3]): (row[4], row[5]) for row in table.rows}
     # deficit = 100 · (median gelu − median gem(N=2)) = 100 · (0.71 − 0.65) = 6.00 points
@@ -239,12 +273,12 @@ def test_an_option_swept_in_one_task_is_kept_apart(results, tmp_path):
     board = section(text, "Leaderboard")
     assert "### dropout=0.0" in board and "### other tasks" in board
     half = board[board.index("### dropout=0.5") :]
-    assert table_rows(half, ("mnist-ae", "gelu"))[0][4] == "0.00504"  # 0.0042 · 1.2
+    assert table_rows(half, ("mnist-ae", "gelu"))[0][6] == "0.00504"  # 0.0042 · 1.2
     paired = section(text, "Paired comparison against gelu")
     (cifar,) = table_rows(paired, ("cifar10-cnn9", "relu"))  # a task without the axis pairs
     assert cifar[3] == "3"
     assert len(table_rows(paired, ("mnist-ae (dropout=0.5)", "relu"))) == 1
-    ranks = section(text, "Ranks across tasks")
+    ranks = section(text, "Across tasks")
     assert "| cifar10-cnn9 |" in ranks and "mnist-ae[dropout=0.5]" in ranks
     assert "nan" not in ranks
     paper = section(text, "Published numbers beside ours")

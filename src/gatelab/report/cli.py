@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..cli import UsageError, add_command
+from ..cli import UsageError, add_alpha, add_command
 
 REPORT_INSTALL = "pip install 'gatelab[report]'"
 #: The modules of the report extra: an ImportError naming one of them means "not installed".
@@ -48,7 +48,12 @@ def run_report(args: argparse.Namespace) -> int:
 
         try:
             path = write_report(
-                args.dir, out, baseline=args.baseline, format=args.format, title=args.title
+                args.dir,
+                out,
+                baseline=args.baseline,
+                format=args.format,
+                title=args.title,
+                alpha=args.alpha,
             )
         except ValueError as error:  # no runs, a baseline that was not run, a bad spec
             raise UsageError(str(error)) from None
@@ -71,10 +76,12 @@ def add_report(subparsers: Any) -> None:
         run_report,
         help="tables and figures of a sweep's results (needs the report extra)",
         description="Write a Markdown or HTML report of the sweep in DIR: the run summary, the "
-        "leaderboard (lr chosen on validation, median, mean ± std, bootstrap CI), learning "
-        "curves, noise-robustness curves, final metrics with CIs, paired tests and deficits "
-        "against the baseline, ranks, divergences and failures, and the published numbers "
-        f"beside ours. Prints the report's path. Needs the report extra: {REPORT_INSTALL}.",
+        "leaderboard (lr chosen on validation, mean ± std with t-intervals, median), learning "
+        "curves, noise-robustness curves, final metrics with CIs, seed-paired verdicts "
+        "(Holm-adjusted paired t-tests) and deficits against the baseline, comparisons across "
+        "tasks (IQM, Friedman test, critical difference), divergences and failures, and the "
+        "published numbers beside ours. Prints the report's path. Needs the report extra: "
+        f"{REPORT_INSTALL}.",
     )
     parser.add_argument("dir", metavar="DIR", type=Path, help="the sweep's results directory")
     parser.add_argument(
@@ -89,3 +96,4 @@ def add_report(subparsers: Any) -> None:
         "--out", metavar="OUT", type=Path, help=f"output directory (default: DIR/{DEFAULT_OUT})"
     )
     parser.add_argument("--title", metavar="TEXT", help="the report's title")
+    add_alpha(parser)

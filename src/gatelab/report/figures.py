@@ -15,12 +15,14 @@ learning rate :func:`gatelab.stats.select_lr` chooses on validation and the runs
   and the min–max band over seeds. Losses and MSE use a log y-axis.
 - **Noise robustness** (Hendrycks & Gimpel 2016, §3.1, Fig. 3): test accuracy and test log loss
   of ``mnist-noise`` against the noise amplitude a of Unif[−a, a], median line and min–max band.
-- **Final metric**: per task the mean test metric with its bootstrap confidence interval, best
-  first, on an axis zoomed to the intervals (accuracies near 98% stay distinguishable).
+- **Final metric**: per task the mean test metric with its t-interval, best mean first (the
+  leaderboard's order), on an axis zoomed to the intervals of the activations that cluster
+  together; one far off (an activation stuck at chance) is drawn at the axis edge with its value
+  written beside it, so that it cannot squash the others into one band.
 
-Every activation keeps one colour in all figures (:func:`activation_styles`: the Okabe–Ito
-colour-blind-safe palette, then Tol's muted colours; past 14 activations markers tell repeated
-colours apart); line styles tell apart the values of an extra sweep axis such as dropout.
+Every activation keeps one colour and one marker in all figures (:func:`activation_styles`:
+tab10's ten pairwise-distinct hues and eleven markers); line styles tell apart the values of
+an extra sweep axis such as dropout.
 Matplotlib is imported inside the functions; figures are ``matplotlib.figure.Figure`` objects
 rendered by the Agg canvas at 150 dpi, so neither pyplot's state nor the user's backend is
 touched. Each function returns the PNGs it wrote, or ``[]`` when the results hold nothing to
@@ -47,26 +49,26 @@ PANEL_SIZE = (4.8, 3.5)  # inches per learning-curve panel
 MAX_COLUMNS = 3
 FONT_SIZE = 10
 BAND_ALPHA = 0.18
-#: Okabe & Ito (2008), "Color Universal Design": distinguishable under the common colour-vision
-#: deficiencies (yellow last: faint on white), then six of Paul Tol's "muted" scheme.
+#: Matplotlib's tab10 hues, ordered so that any first 8 are at least ΔE*76 = 38 apart in CIELAB
+#: (pink and grey, 28 from purple, come last). Okabe–Ito's palette, used before, put blue and
+#: sky blue (ΔE 26) and orange and vermillion on e_gem/relu and gem/elu in the 8-activation
+#: demo; a marker per activation (MARKERS) keeps activations apart under colour-vision
+#: deficiencies too.
 PALETTE = (
-    "#0072B2",  # blue
-    "#D55E00",  # vermillion
-    "#009E73",  # bluish green
-    "#CC79A7",  # reddish purple
-    "#E69F00",  # orange
-    "#56B4E9",  # sky blue
-    "#000000",  # black
-    "#F0E442",  # yellow
-    "#882255",  # wine
-    "#44AA99",  # teal
-    "#999933",  # olive
-    "#332288",  # indigo
-    "#AA4499",  # purple
-    "#DDCC77",  # sand
+    "#1f77b4",  # blue
+    "#ff7f0e",  # orange
+    "#2ca02c",  # green
+    "#d62728",  # red
+    "#9467bd",  # purple
+    "#8c564b",  # brown
+    "#bcbd22",  # olive
+    "#17becf",  # cyan
+    "#e377c2",  # pink
+    "#7f7f7f",  # grey
 )
-#: Past len(PALETTE) activations the colours repeat with these markers.
-MARKERS = (None, "s", "^", "D", "v")
+#: One marker per activation; 11 markers against 10 colours: (colour, marker) never repeats
+#: below 110 activations.
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h")
 MARKS_PER_CURVE = 12
 FEW_POINTS = 20  # curves with at most this many points are drawn with a dot per point
 #: The dots of the final-metric figure: a dark rim keeps light colours (yellow) visible.
@@ -84,14 +86,11 @@ Setting = tuple[tuple[str, Any], ...]
 
 
 def activation_styles(activations: Iterable[str]) -> dict[str, Style]:
-    """A fixed colour (and, past the palette's 14 colours, a marker) per activation, in sorted
-    order, so that one set of activations gets the same colours in every figure of a report."""
+    """A fixed colour and marker per activation, in sorted order, so that one set of
+    activations gets the same style in every figure of a report."""
     styles: dict[str, Style] = {}
     for i, name in enumerate(sorted(set(activations))):
-        styles[name] = {
-            "color": PALETTE[i % len(PALETTE)],
-            "marker": MARKERS[(i // len(PALETTE)) % len(MARKERS)],
-        }
+        styles[name] = {"color": PALETTE[i % len(PALETTE)], "marker": MARKERS[i % len(MARKERS)]}
     return styles
 
 
@@ -346,16 +345,24 @@ def save(fig: Any, path: Path) -> Path:
 CURVE_KINDS = ("test", "train_loss")
 
 
-def curve_key(task: str, kind: str) -> str:
+def test_metric(runs: Any, task: str) -> str:
+    """The test metric the records of `task` name (via stats.select_lr's objectives)."""
+    known = runs.attrs.get("objectives") or {}
+    if task in known:
+        return known[task][0]
+    return stats.objective(runs[runs["task"] == task])[0]
+
+
+def curve_key(runs: Any, task: str, kind: str) -> str:
     """The history key drawn for `task`: its test metric, or ``train_loss``."""
-    return stats.metric_for(task)[0] if kind == "test" else "train_loss"
+    return test_metric(runs, task) if kind == "test" else "train_loss"
 
 
-def curve_ylabel(task: str, kind: str) -> str:
+def curve_ylabel(runs: Any, task: str, kind: str) -> str:
     if kind == "test":
-        return metric_label(curve_key(task, kind))
-    test_metric = stats.metric_for(task)[0]
-    return "train loss (MSE)" if test_metric.endswith("mse") else "train loss (cross-entropy)"
+        return metric_label(test_metric(runs, task))
+    mse = test_metric(runs, task).endswith("mse")
+    return "train loss (MSE)" if mse else "train loss (cross-entropy)"
 
 
 def learning_curve_figure(
@@ -371,7 +378,7 @@ def learning_curve_figure(
     linestyles = setting_linestyles(runs, extra_axes)
     drawn: list[tuple[str, Setting]] = []
     for ax, task in zip(axes, tasks):
-        key = curve_key(task, kind)
+        key = curve_key(runs, task, kind)
         drawn += draw_variants(
             ax,
             runs[runs["task"] == task],
@@ -384,7 +391,7 @@ def learning_curve_figure(
             log=is_loss_like(key),
         )
         finish_axes(ax, log=is_loss_like(key))
-        style_axes(ax, task, "epoch", curve_ylabel(task, kind))
+        style_axes(ax, task, "epoch", curve_ylabel(runs, task, kind))
     what = "test metric" if kind == "test" else "training loss"
     fig.suptitle(
         f"Learning curves ({what}): median over seeds, band = min–max", fontsize=FONT_SIZE + 2
@@ -491,51 +498,100 @@ def interval_figure(
     extra_axes: Sequence[str] = (),
     confidence: float = 0.95,
 ) -> Any | None:
-    """Per task (one panel each) the mean test metric and its bootstrap CI per activation,
-    best first from the top, x-axis zoomed on the intervals; None when no mean is finite."""
+    """Per task (one panel each) the mean test metric and its t-interval per activation,
+    best first from the top, x-axis zoomed on the clustered intervals; None when no mean is
+    finite."""
     rows = summary[np.isfinite(summary["mean"].astype(float))]
     tasks = sorted(rows["task"].unique())
     if not tasks:
         return None
     longest = max(rows.groupby("task").size())
-    fig, axes = new_figure(len(tasks), panel_size=(5.2, 0.42 * longest + 1.4))
+    fig, axes = new_figure(len(tasks), panel_size=(5.6, 0.42 * longest + 1.4))
     for ax, task in zip(axes, tasks):
         draw_intervals(ax, rows[rows["task"] == task], styles, extra_axes)
         metric = str(rows.loc[rows["task"] == task, "metric"].iloc[0])
         style_axes(ax, task, metric_label(metric), "")
         ax.grid(False, axis="y")
     fig.suptitle(
-        f"Final test metric: mean over seeds with {confidence:.0%} bootstrap CI, best on top",
+        f"Final test metric: mean over seeds with {confidence:.0%} t-interval, best on top",
         fontsize=FONT_SIZE + 2,
     )
     return fig
 
 
+#: A mean farther from the median of the means than this many times the typical spread (the
+#: larger of the means' median absolute deviation and the median CI half-width) is off scale.
+OFF_SCALE = 10.0
+
+
+def off_scale(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Which means lie so far from the others that zooming to them would hide the rest."""
+    centre = np.median(mean)
+    spread = np.median(np.abs(mean - centre))
+    half = (high - low) / 2
+    if np.isfinite(half).any():
+        spread = max(spread, float(np.nanmedian(half)))
+    if len(mean) < 3 or not spread > 0:
+        return np.zeros(len(mean), dtype=bool)
+    return np.abs(mean - centre) > OFF_SCALE * spread
+
+
 def draw_intervals(
     ax: Any, rows: Any, styles: Mapping[str, Style], extra_axes: Sequence[str]
 ) -> None:
-    """One dot with error bars per activation of one task, sorted best first (top)."""
+    """One dot with error bars per activation of one task, sorted best first (top); a mean far
+    off the others is marked at the axis edge with its value."""
     from matplotlib.ticker import MaxNLocator
 
     metric = str(rows["metric"].iloc[0])
     higher = bool(rows["higher_is_better"].iloc[0])
-    rows = rows.sort_values("mean", ascending=not higher)
+    rows = rows.sort_values("mean", ascending=not higher, kind="stable")
     mean = to_display(metric, rows["mean"])
     low = to_display(metric, rows["ci_low"])
     high = to_display(metric, rows["ci_high"])
+    far = off_scale(mean, low, high)
+    near = ~far
+    limits = zoomed_limits(np.concatenate([mean[near], low[near], high[near]]))
     positions = np.arange(len(rows))[::-1]  # best at the top
     labels = []
-    for y, m, lo, hi, (_, row) in zip(positions, mean, low, high, rows.iterrows()):
-        color = style_of(styles, str(row["activation"]))["color"]
-        has_ci = np.isfinite(lo) and np.isfinite(hi)
-        xerr = [[m - lo], [hi - m]] if has_ci else None
-        ax.errorbar(m, y, xerr=xerr, fmt="o", color=color, capsize=4, linewidth=1.6, **DOT)
+    for i, (_, row) in enumerate(rows.iterrows()):
+        style = style_of(styles, str(row["activation"]))
+        y, m = positions[i], mean[i]
         labels.append(f"{variant_label(row, extra_axes)}  (n={int(row['n'])})")
+        if far[i]:
+            draw_off_scale(ax, m, y, limits, style)
+            continue
+        has_ci = np.isfinite(low[i]) and np.isfinite(high[i])
+        xerr = [[m - low[i]], [high[i] - m]] if has_ci else None
+        marker = style.get("marker") or "o"
+        ax.errorbar(
+            m, y, xerr=xerr, fmt=marker, color=style["color"], capsize=4, linewidth=1.6, **DOT
+        )
     ax.set_yticks(positions, labels, fontsize=FONT_SIZE - 1)
     ax.set_ylim(-0.6, len(rows) - 0.4)
-    ax.set_xlim(*zoomed_limits(np.concatenate([mean, low, high])))
+    ax.set_xlim(*limits)
     ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
     ax.xaxis.get_major_formatter().set_useOffset(False)
+
+
+def draw_off_scale(
+    ax: Any, value: float, y: float, limits: tuple[float, float], style: Style
+) -> None:
+    """A triangle at the axis edge pointing towards `value`, with the value written beside."""
+    left = value < limits[0]
+    inset = 0.03 * (limits[1] - limits[0])
+    x = limits[0] + inset if left else limits[1] - inset
+    ax.plot(x, y, marker="<" if left else ">", color=style["color"], **DOT)
+    ax.annotate(
+        f"{value:.4g} (off scale)",
+        (x, y),
+        xytext=(7 if left else -7, 0),
+        textcoords="offset points",
+        ha="left" if left else "right",
+        va="center",
+        fontsize=FONT_SIZE - 1,
+        color="0.25",
+    )
 
 
 def zoomed_limits(values: np.ndarray, pad: float = 0.12) -> tuple[float, float]:
@@ -555,7 +611,7 @@ def final_metric_bars(
     extra_axes: Sequence[str] = (),
     confidence: float = 0.95,
 ) -> list[Path]:
-    """Write ``final_metric.png``: per task the mean test metric with its bootstrap CI as error
+    """Write ``final_metric.png``: per task the mean test metric with its t-interval as error
     bars (stats.summarize), best first. Returns [] when no task has a finite mean."""
     if len(summary) == 0:
         return []

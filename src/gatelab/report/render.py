@@ -28,25 +28,22 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__, stats
+from .. import results as store
 from .._io import atomic_write_text
-from . import figures, tables
+from . import across, figures, tables
 
 FORMATS = ("md", "html")
 FIGURES_DIR = "figures"
 #: Columns of the results store that are not sweep axes (see gatelab.results).
 RUN_COLUMNS = frozenset(
     {
-        "run_id", "task", "activation", "seed", "lr", "status", "dataset", "scale", "epochs",
-        "error", "diverged_epoch", "wall_seconds", "samples_per_second", "device", "versions",
-        "history", "curves", "chosen_lr", "ensemble_group", "ensemble_size",
-        *("val_loss", "val_accuracy", "test_loss"),
-        *("test_accuracy", "val_mse", "test_mse"),
+        *store.COLUMNS, *store.OBJECTIVE, *store.METRICS, "versions", "history",
+        "curves", "chosen_lr", "ensemble_group", "ensemble_size",
     }
 )  # fmt: skip
-#: Bootstrap settings of the report's confidence intervals.
+#: The report's confidence level and default significance level.
 CONFIDENCE = 0.95
-N_BOOT = 10_000
-BOOT_SEED = 0
+ALPHA = 0.05
 
 
 # --- the document model -------------------------------------------------------------------------
@@ -139,9 +136,7 @@ def load_results(results: Any) -> tuple[Any, str]:
         directory = Path(results)
         if not directory.is_dir():
             raise ValueError(f"results directory {directory} does not exist")
-        from ..results import load
-
-        return load(directory), str(directory)
+        return store.load(directory), str(directory)
     raise TypeError(
         f"write_report takes a pandas DataFrame or a results directory, got "
         f"{type(results).__name__}"
@@ -216,12 +211,26 @@ def compute_seconds(df: Any) -> float:
     return float(wall[~grouped].sum() + per_group.sum())
 
 
+def elapsed_seconds(df: Any) -> float:
+    """Wall-clock span of the sweep: from the first run's start (its finish time minus its wall
+    time) to the last run's finish; pauses between sittings of a resumed sweep count."""
+    if "finished_at" not in df or "wall_seconds" not in df:
+        return math.nan
+    import pandas as pd
+
+    finished = pd.to_datetime(df["finished_at"], errors="coerce", utc=True)
+    started = finished - pd.to_timedelta(df["wall_seconds"].astype(float), unit="s")
+    if finished.isna().all():
+        return math.nan
+    return float((finished.max() - started.min()).total_seconds())
+
+
 def run_summary(df: Any, source: str, extra_axes: Sequence[str]) -> list[Block]:
     """Counts by status and the sweep's coordinates, wall time, devices and versions."""
     counts = df["status"].value_counts()
     status = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "diverged", "failed"))
     tasks = df["task"].value_counts().sort_index()
-    wall = compute_seconds(df)
+    elapsed, compute = elapsed_seconds(df), compute_seconds(df)
     items = [
         f"source: {source}",
         f"runs: {len(df)} ({status})",
@@ -230,7 +239,9 @@ def run_summary(df: Any, source: str, extra_axes: Sequence[str]) -> list[Block]:
         "seeds: " + ", ".join(str(s) for s in sorted({int(s) for s in df["seed"]})),
         "learning rates: " + learning_rates(df),
         "scale: " + (", ".join(distinct(df, "scale")) or "not recorded"),
-        f"total wall time: {duration(wall)}",
+        f"elapsed: {duration(elapsed)} (first run's start to last run's finish)",
+        f"compute: {duration(compute)} (run wall times summed, an ensemble group once; "
+        "more than elapsed when runs train in parallel)",
         "devices: " + (", ".join(distinct(df, "device")) or "not recorded"),
         "versions: " + (versions(df) or "not recorded in the results"),
     ]
@@ -299,34 +310,44 @@ def by_setting(df: Any, extra_axes: Sequence[str]) -> list[tuple[str, Any]]:
     return out
 
 
-def leaderboard_section(df: Any, baseline: str | None, extra_axes: Sequence[str]) -> list[Block]:
-    blocks: list[Block] = [
-        Heading("Leaderboard"),
-        Paragraph(
-            "Per task, best median first: the test metric at the learning rate chosen on "
-            "validation, over the seeds that finished"
-            + (f"; Δ and p-values against {baseline}, paired by seed." if baseline else ".")
-        ),
-    ]
+def leaderboard_section(
+    df: Any, baseline: str | None, extra_axes: Sequence[str], alpha: float
+) -> list[Block]:
+    text = (
+        "Per task, best mean first: the test metric at the learning rate chosen on validation, "
+        "over the seeds that finished; mean ± sample std with Student's 95% t-interval, the "
+        "median with its distribution-free 95% interval where there are ≥ "
+        f"{stats.median_interval_min_n(CONFIDENCE)} runs"
+    )
+    if baseline:
+        text += (
+            f"; against {baseline}, paired by seed: the mean of the per-seed differences with "
+            f"its 95% t-interval, the {stats.TEST} and the verdict at α = {alpha:g}."
+        )
+    blocks: list[Block] = [Heading("Leaderboard"), Paragraph(text + ("" if baseline else "."))]
     for label, frame in by_setting(df, extra_axes):
         if label:
             blocks.append(Heading(label, level=3))
         compared = baseline if baseline and tasks_with(frame, baseline) else None
-        board = stats.leaderboard(frame.drop(columns=list(extra_axes)), baseline=compared)
+        board = stats.leaderboard(
+            frame.drop(columns=list(extra_axes)), baseline=compared, alpha=alpha
+        )
         blocks.append(tables.leaderboard_table(board))
     return blocks
 
 
-def figure_section(df: Any, summary: Any, out_dir: Path, extra_axes: Sequence[str]) -> list:
+def figure_section(
+    df: Any, summary: Any, out_dir: Path, extra_axes: Sequence[str], styles: Any
+) -> list[Block]:
     """Write the figures into out_dir/figures and return their blocks with captions."""
     where = out_dir / FIGURES_DIR
-    names = {*df["activation"].map(str), *summary["activation"].map(str)}
-    styles = figures.activation_styles(names)  # one colour per activation in every figure
     common = {"styles": styles, "extra_axes": extra_axes}
     written = [
         (
             figures.final_metric_bars(summary, where, confidence=CONFIDENCE, **common),
-            f"Mean test metric per task with its {CONFIDENCE:.0%} bootstrap CI, best on top.",
+            f"Mean test metric per task with its {CONFIDENCE:.0%} t-interval, best mean on top "
+            "(the leaderboard's order); an activation far below the others is drawn at the "
+            "axis edge with its value, so that the others' intervals stay readable.",
         ),
         (
             figures.learning_curves(df, where, **common),
@@ -346,7 +367,9 @@ def figure_section(df: Any, summary: Any, out_dir: Path, extra_axes: Sequence[st
     return blocks if len(blocks) > 1 else []
 
 
-def baseline_sections(df: Any, baseline: str | None, extra_axes: Sequence[str]) -> list[Block]:
+def baseline_sections(
+    df: Any, baseline: str | None, extra_axes: Sequence[str], alpha: float
+) -> list[Block]:
     if baseline is None:
         return [
             Heading("Paired comparison"),
@@ -354,7 +377,9 @@ def baseline_sections(df: Any, baseline: str | None, extra_axes: Sequence[str]) 
         ]
     with_baseline = df[df["task"].isin(tasks_with(df, baseline))]
     paired = per_task(
-        lambda frame, axes: stats.paired_comparison(frame, baseline, extra_axes=axes),
+        lambda frame, axes: stats.paired_comparison(
+            frame, baseline, extra_axes=axes, alpha=alpha, confidence=CONFIDENCE
+        ),
         with_baseline,
         extra_axes,
     )
@@ -366,15 +391,21 @@ def baseline_sections(df: Any, baseline: str | None, extra_axes: Sequence[str]) 
     return [
         Heading(f"Paired comparison against {baseline}"),
         Paragraph(
-            "Runs paired by seed, each activation at its own chosen lr; differences are "
-            f"activation − {baseline} (pts = percentage points of accuracy)."
+            "Runs paired by seed, each activation at its own chosen lr; every number is a "
+            f"statistic of the per-seed differences activation − {baseline} (pts = percentage "
+            "points of accuracy; other metrics also relative to the baseline's mean). "
+            f"Verdict: {stats.TEST}, at α = {alpha:g}: better or worse only where the adjusted "
+            "p is below α, on the side of the mean difference; otherwise no evidence. "
+            "Wilcoxon's signed-rank test is a distribution-free check; 'seeds for 80% power' "
+            "is how many pairs the paired t-test would need to detect the observed d_z at the "
+            "strictest Holm level α/m (an estimate from this sample, not a promise)."
         ),
         tables.comparison_table(paired, extra_axes),
         Heading(f"Deficit against {baseline}"),
         Paragraph(
-            f"The GEM paper's measure: {baseline}'s median minus the activation's, in "
-            "percentage points for accuracy (for MSE: the activation's minus the baseline's); "
-            "positive = worse than the baseline."
+            f"The GEM paper's measure, unpaired: {baseline}'s median minus the activation's, "
+            "in percentage points for accuracy (for MSE: the activation's minus the "
+            "baseline's); positive = worse than the baseline."
         ),
         tables.deficit_table(gaps, extra_axes),
     ]
@@ -418,7 +449,7 @@ def published_section(df: Any, extra_axes: Sequence[str]) -> list[Block]:
     ]
 
 
-def methods_section(baseline: str | None) -> list[Block]:
+def methods_section(baseline: str | None, alpha: float) -> list[Block]:
     return [
         Heading("How these numbers were computed"),
         Bullets(
@@ -426,53 +457,70 @@ def methods_section(baseline: str | None) -> list[Block]:
                 "Learning rate: per task and activation (and sweep axis), the lr with the best "
                 "median validation metric over seeds (Hendrycks & Gimpel 2016, §3); diverged and "
                 "failed runs count as the worst value; ties go to the smaller lr.",
-                "Test metric: accuracy for classifiers, MSE for the autoencoder, over the runs "
-                "that finished (status ok) at the chosen lr; median, mean and sample std "
-                "(ddof 1).",
-                f"CI: {CONFIDENCE:.0%} percentile bootstrap of the mean, {N_BOOT} resamples, "
-                f"generator seed {BOOT_SEED} (Efron & Tibshirani 1993, §13.3); none for n < 2.",
-                "Paired tests"
+                "Test metric: the metric each run's record names (accuracy for classifiers, MSE "
+                "for the autoencoder), over the runs that finished (status ok) at the chosen lr.",
+                f"Intervals: Student's {CONFIDENCE:.0%} t-interval of the mean (none for n < 2); "
+                "for the median the order-statistic interval [x(k), x(n+1−k)] with coverage "
+                "1 − 2·P(Bin(n, ½) < k) ≥ "
+                f"{CONFIDENCE:.0%} (Conover 1999, §3.2), which needs n ≥ "
+                f"{stats.median_interval_min_n(CONFIDENCE)}.",
+                "Paired comparison"
                 + (f" against {baseline}" if baseline else "")
-                + ": runs paired by seed; two-sided Wilcoxon signed-rank test (zero "
-                "differences dropped) and paired t-test; effect size Cohen's d_z = mean / sd of "
-                "the paired differences (Lakens 2013, eq. 6).",
+                + ": runs paired by seed; mean of the differences with its t-interval; "
+                f"{stats.TEST} (Holm 1979) — verdict better / worse at α = {alpha:g}, else no "
+                "evidence; Wilcoxon signed-rank test (exact for n ≤ 50, zero differences "
+                "dropped; with n pairs its p cannot go below 2/2ⁿ); Cohen's d_z = mean / sd of "
+                "the differences (Lakens 2013, eq. 6); seeds for 80% power from the noncentral "
+                "t distribution (Cohen 1988, §2.3).",
                 "Deficit: the GEM paper's 'deficit vs GELU' (Krause 2026), from the medians.",
-                "Ranks: 1 = best median per task, ties share the average rank, an activation "
-                "whose runs all diverged ranks last; mean over tasks (Demšar 2006, §3.2.2).",
+                "Ranks: 1 = best mean per task or setting, ties share the average rank, an "
+                "activation whose runs all diverged ranks last (Demšar 2006, §3.2.2).",
+                "Across tasks: normalised scores (min–max per setting over the runs compared, "
+                "diverged runs = 0), IQM and probability of improvement with stratified-"
+                "bootstrap CIs (Agarwal et al. 2021); the Friedman test with Nemenyi's critical "
+                "difference (Demšar 2006) from 3 tasks or settings.",
                 "Paper vs ours: our median at the chosen lr in the published metric, e.g. test "
                 "error % = 100·(1 − median test accuracy), with n the number of finished seeds.",
+                "Time: elapsed is the wall-clock span of the sweep; compute sums the runs' wall "
+                "times (an ensemble group once).",
             )
         ),
     ]
 
 
 def build_blocks(
-    df: Any, out_dir: Path, *, title: str, source: str, baseline: str | None
+    df: Any,
+    out_dir: Path,
+    *,
+    title: str,
+    source: str,
+    baseline: str | None,
+    alpha: float = ALPHA,
 ) -> list[Block]:
     """The whole report as blocks (writes the figures on the way)."""
     extra_axes = sweep_axes(df)
     summary = per_task(
-        lambda frame, axes: stats.summarize(
-            frame, confidence=CONFIDENCE, n_boot=N_BOOT, seed=BOOT_SEED, extra_axes=axes
-        ),
+        lambda frame, axes: stats.summarize(frame, confidence=CONFIDENCE, extra_axes=axes),
         df,
         extra_axes,
     )
     summary.attrs["extra_axes"] = tuple(extra_axes)  # ranks() keeps the settings apart
+    names = {*df["activation"].map(str), *summary["activation"].map(str)}
+    styles = figures.activation_styles(names)  # one colour per activation in every figure
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return [
         Heading(title, level=1),
         Paragraph(f"Generated {stamp} by gatelab {__version__}."),
         *run_summary(df, source, extra_axes),
-        *leaderboard_section(df, baseline, extra_axes),
-        *figure_section(df, summary, out_dir, extra_axes),
-        *baseline_sections(df, baseline, extra_axes),
-        Heading("Ranks across tasks"),
-        Paragraph("Rank of the median per task (1 = best) and the mean rank across tasks."),
-        tables.ranks_table(stats.ranks(summary)),
+        *leaderboard_section(df, baseline, extra_axes, alpha),
+        *figure_section(df, summary, out_dir, extra_axes, styles),
+        *baseline_sections(df, baseline, extra_axes, alpha),
+        *across.across_section(
+            df, summary, baseline, extra_axes, out_dir / FIGURES_DIR, styles, alpha=alpha
+        ),
         *failure_section(df),
         *published_section(df, extra_axes),
-        *methods_section(baseline),
+        *methods_section(baseline, alpha),
     ]
 
 
@@ -483,15 +531,19 @@ def write_report(
     baseline: str | None = None,
     format: str = "md",
     title: str | None = None,
+    alpha: float = ALPHA,
 ) -> Path:
     """Write ``out_dir/report.md`` (or ``report.html``) and its figures for `results` — a
     DataFrame of runs or a results directory (read with ``gatelab.results.load``).
 
     `baseline` is the activation the paired tests and deficits compare against (default:
-    gelu if it was run, else none). Returns the path of the report.
+    gelu if it was run, else none); `alpha` the significance level of the verdicts. Returns
+    the path of the report.
     """
     if format not in FORMATS:
         raise ValueError(f"unknown report format {format!r}; use 'md' or 'html'")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), e.g. 0.05; got {alpha!r}")
     df, source = load_results(results)
     if len(df) == 0:
         raise ValueError(
@@ -501,7 +553,7 @@ def write_report(
     baseline = choose_baseline(df, baseline)
     out_dir = Path(out_dir)
     title = title or "gatelab sweep report"
-    blocks = build_blocks(df, out_dir, title=title, source=source, baseline=baseline)
+    blocks = build_blocks(df, out_dir, title=title, source=source, baseline=baseline, alpha=alpha)
     if format == "md":
         return atomic_write_text(out_dir / "report.md", to_markdown(blocks))
     return atomic_write_text(out_dir / "report.html", to_html(blocks, title))

@@ -23,7 +23,6 @@ test error % = 100·(1 − test accuracy)); activations we did not run are liste
 from __future__ import annotations
 
 import html
-import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,8 +31,16 @@ from typing import Any
 import numpy as np
 
 from .. import stats
-
-MISSING = "—"
+from ..stats.formats import (  # noqa: F401  (re-exported: the report's number formats)
+    MISSING,
+    format_difference,
+    format_interval,
+    format_mean_std,
+    format_metric,
+    format_p,
+    format_seeds,
+    is_missing,
+)
 
 
 @dataclass(frozen=True)
@@ -107,39 +114,7 @@ def render(table: Table, format: str) -> str:
     raise ValueError(f"unknown table format {format!r}; use 'md' or 'html'")
 
 
-# --- number formats -----------------------------------------------------------------------------
-
-
-def is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return not math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def format_p(p: Any) -> str:
-    """0.031, <0.001, or — when there is no test."""
-    if is_missing(p):
-        return MISSING
-    return "<0.001" if float(p) < 0.001 else f"{float(p):.3f}"
-
-
-def format_metric(value: Any, metric: str) -> str:
-    """An accuracy (a fraction) as "98.12%"; any other metric with four significant digits."""
-    if is_missing(value):
-        return MISSING
-    value = float(value)
-    return f"{100 * value:.2f}%" if metric.endswith("accuracy") else f"{value:.4g}"
-
-
-def format_difference(value: Any, metric: str) -> str:
-    """A signed difference: percentage points for accuracies ("+0.12 pts"), else "+0.0001"."""
-    if is_missing(value):
-        return MISSING
-    value = float(value)
-    return f"{100 * value:+.2f} pts" if metric.endswith("accuracy") else f"{value:+.3g}"
+# --- number formats (shared with the leaderboard: gatelab.stats.formats) ------------------------
 
 
 def format_lr(lr: Any) -> str:
@@ -195,11 +170,13 @@ def leaderboard_table(leaderboard: Any) -> Table:
 
 
 def comparison_table(paired: Any, extra_axes: Sequence[str] = ()) -> Table:
-    """The seed-paired tests of :func:`gatelab.stats.paired_comparison`: differences are
-    activation − baseline (percentage points for accuracy), p-values two-sided."""
+    """The seed-paired comparison of :func:`gatelab.stats.paired_comparison`: every number is a
+    statistic of the per-seed differences activation − baseline (percentage points for
+    accuracy); the verdict comes from the Holm-adjusted paired t-test and the mean's sign."""
     headers = (
-        "task", "activation", "baseline", "pairs", "mean diff", "median diff",
-        "p (Wilcoxon)", "p (paired t)", "d_z", "better", "note",
+        "task", "activation", "baseline", "pairs", "mean Δ", "95% CI of mean Δ", "median Δ",
+        "p (paired t)", "p (Holm)", "verdict", "p (Wilcoxon)", "d_z", "seeds for 80% power",
+        "note",
     )  # fmt: skip
     rows = []
     for _, row in paired.iterrows():
@@ -210,16 +187,19 @@ def comparison_table(paired: Any, extra_axes: Sequence[str] = ()) -> Table:
                 str(row["activation"]),
                 str(row["baseline"]),
                 format_number(row["n_pairs"]),
-                format_difference(row["mean_diff"], metric),
+                format_difference(row["mean_diff"], metric, row["baseline_mean"]),
+                format_interval(row["diff_ci_low"], row["diff_ci_high"], metric, difference=True),
                 format_difference(row["median_diff"], metric),
-                format_p(row["wilcoxon_p"]),
                 format_p(row["ttest_p"]),
+                format_p(row["p_holm"]),
+                str(row["verdict"]),
+                format_p(row["wilcoxon_p"]),
                 MISSING if is_missing(row["effect_size"]) else f"{row['effect_size']:+.2f}",
-                "yes" if bool(row["better"]) else "no",
+                format_seeds(row["seeds_needed"]),
                 str(row.get("note") or ""),
             )
         )
-    return Table(headers, tuple(rows), ("l", "l", "l", *"rrrrrr", "l", "l"))
+    return Table(headers, tuple(rows), ("l", "l", "l", *"rrrrrrl", *"rrr", "l"))
 
 
 def deficit_table(deficits: Any, extra_axes: Sequence[str] = ()) -> Table:
@@ -256,7 +236,8 @@ def setting_header(column: str) -> str:
 
 
 def ranks_table(ranks: Any) -> Table:
-    """:func:`gatelab.stats.ranks`: mean rank across tasks (1 = best), then the rank per task."""
+    """:func:`gatelab.stats.ranks`: mean rank across tasks (1 = best mean), then the rank per
+    task."""
     frame = ranks.rename(columns=lambda column: setting_header(str(column)))
     for column in frame.columns:
         if column not in ("activation", "n_tasks"):

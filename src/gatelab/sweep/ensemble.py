@@ -27,7 +27,7 @@ from typing import Any
 
 from gatelab._io import atomic_write_json
 from gatelab.ensemble.trainer import group_key
-from gatelab.tasks import RunConfig
+from gatelab.tasks import RunConfig, objective_fields
 
 from .worker import RUNS, point_args, run_point
 
@@ -102,6 +102,7 @@ def _failed(config: dict[str, Any], run_id: str, axes: dict, error: Exception) -
         "error": f"{type(error).__name__}: {error}",
         "traceback": traceback.format_exc(),
         "metrics": {},
+        "objective": objective_fields(config["task"]),
         "history": [],
     }
 

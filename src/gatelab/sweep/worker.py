@@ -7,7 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from gatelab.tasks import RunConfig
+from gatelab.tasks import RunConfig, objective_fields
 
 RUNS = "runs"
 
@@ -36,6 +36,7 @@ def run_point(
             "error": f"{type(error).__name__}: {error}",
             "traceback": traceback.format_exc(),
             "metrics": {},
+            "objective": objective_fields(config["task"]),
             "history": [],
         }
     (out / CHECKPOINT).unlink(missing_ok=True)  # the record is what lasts; free the disk

@@ -13,6 +13,7 @@ from .base import (
     Task,
     TensorData,
     get_task,
+    objective_fields,
     register_task,
     resolve_options,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "Task",
     "TensorData",
     "get_task",
+    "objective_fields",
     "register_task",
     "resolve_options",
 ]

@@ -148,6 +148,16 @@ class Task:
     def higher_is_better(self) -> bool:
         return METRICS[self.objective][2]
 
+    @property
+    def objective_fields(self) -> dict[str, Any]:
+        """What a record stores about its metric, so that statistics need no task registry:
+        ``{"metric": …, "val_metric": …, "higher_is_better": …}``."""
+        return {
+            "metric": self.metric,
+            "val_metric": self.val_metric,
+            "higher_is_better": self.higher_is_better,
+        }
+
 
 TASKS: dict[str, Task] = {}
 
@@ -166,6 +176,12 @@ def get_task(name: str) -> Task:
     close = difflib.get_close_matches(name, TASKS, n=3, cutoff=0.5)
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
     raise ValueError(f"unknown task {name!r}{hint}; tasks: {', '.join(sorted(TASKS))}")
+
+
+def objective_fields(name: str) -> dict[str, Any] | None:
+    """:attr:`Task.objective_fields` of the task called `name`, None for an unknown name."""
+    task = TASKS.get(name)
+    return None if task is None else task.objective_fields
 
 
 def resolve_options(task: Task, options: Mapping[str, Any]) -> dict[str, Any]:
