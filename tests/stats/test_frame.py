@@ -7,7 +7,6 @@ from gatelab import stats
 
 from .helpers import AE, CNN, frame, run, runs
 
-
 # --- the objective -------------------------------------------------------------------------------
 
 

@@ -58,7 +58,9 @@ def test_the_three_seed_pattern_of_the_issue_is_no_evidence_not_better():
     df = frame(runs("gelu", gelu), runs("relu", relu))
     assert np.median(relu) > np.median(gelu)
     row = stats.paired_comparison(df, "gelu").iloc[0]
-    assert row["mean_diff"] == pytest.approx(-0.0037) and row["median_diff"] == pytest.approx(-0.007)
+    assert row["mean_diff"] == pytest.approx(-0.0037) and row["median_diff"] == pytest.approx(
+        -0.007
+    )
     assert row["verdict"] == "no evidence"
     assert "3 pairs: Wilcoxon's smallest p is 0.25" in row["note"]
     board = stats.leaderboard(df, "gelu").set_index("activation")
@@ -89,7 +91,10 @@ def test_verdicts_never_contradict_the_columns_beside_them(seed):
     base = 0.9 + rng.normal(0, 0.01, n)
     rows = runs("gelu", list(base))
     for i in range(5):
-        rows += runs(f"gelu_general(sigma={1 + i / 10})", list(base + rng.normal(0, 0.01) + rng.normal(0, 0.005, n)))  # noqa: E501
+        rows += runs(
+            f"gelu_general(sigma={1 + i / 10})",
+            list(base + rng.normal(0, 0.01) + rng.normal(0, 0.005, n)),
+        )  # noqa: E501
     table = stats.paired_comparison(frame(rows), "gelu")
     for row in table.itertuples():
         if row.verdict == "better":

@@ -115,7 +115,11 @@ def across_section(
             )
         )
         return blocks
-    result = across.friedman(scores, alpha=alpha, common_only=True)
+    try:
+        result = across.friedman(scores, alpha=alpha, common_only=True)
+    except ValueError as error:  # too few settings left where every activation was run
+        blocks.append(Paragraph(f"No Friedman test: {error}."))
+        return blocks
     path = critical_difference_diagram(
         result, figures_dir / "critical_difference.png", styles=styles
     )
