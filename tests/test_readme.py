@@ -44,3 +44,24 @@ def test_readme_tasks_table_lists_every_task():
     text = (ROOT / "README.md").read_text()
     for name in TASKS:
         assert f"`{name}`" in text, name
+
+
+def test_the_readme_demo_table_is_what_a_fresh_demo_prints(tmp_path):
+    """Run `gatelab demo` (≈ 30 s on 2 cores) and compare its leaderboard with the README's
+    table (tools/readme_demo.py makes both)."""
+    import subprocess
+    import sys
+
+    demo = subprocess.run(
+        [sys.executable, "-m", "gatelab", "demo", "--out", str(tmp_path / "demo")],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    check = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "readme_demo.py"), str(tmp_path / "demo"),
+         "--check", str(ROOT / "README.md")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert check.returncode == 0, check.stdout + check.stderr
+    board_line = next(line for line in demo.stdout.splitlines() if " se_gem " in line)
+    assert "no evidence" in board_line or "better" in board_line  # the printed leaderboard

@@ -74,7 +74,7 @@ def _sweep_and_report(spec, out: Path, args: argparse.Namespace, baseline: str |
     base = baseline if baseline and (frame["activation"] == baseline).any() else None
     print()
     print(stats.leaderboard(frame, baseline=base, alpha=args.alpha).to_string(index=False))
-    path = write_report(frame, out / "report", baseline=base, alpha=args.alpha)
+    path = write_report(out, out / "report", baseline=base, alpha=args.alpha)
     print(f"\nreport: {path}")
     return 0
 

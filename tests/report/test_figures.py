@@ -370,4 +370,29 @@ def test_final_metric_bars_write_one_png_or_nothing(tmp_path):
     assert figures.final_metric_bars(all_nan, tmp_path) == []
     (path,) = figures.final_metric_bars(summary, tmp_path)
     assert path.name == "final_metric.png"
-    assert png_size(path)[0] == pytest.approx(2 * 5.2 * figures.DPI, rel=0.1)  # tight bbox
+    assert png_size(path)[0] == pytest.approx(2 * 5.6 * figures.DPI, rel=0.1)  # tight bbox
+
+
+def test_an_activation_at_chance_is_marked_off_scale_not_squashing_the_others():
+    # The demo: seven activations near 92 % with intervals of ±1–3 pts, gem(N=1) at 10 %.
+    means = [0.931, 0.928, 0.925, 0.923, 0.922, 0.917, 0.906, 0.100]
+    names = ["se_gem", "e_gem", "relu", "gelu", "gelu_tanh", "elu", "silu", "gem(N=1)"]
+    summary = pd.DataFrame(
+        {
+            "task": ["mnist-mlp"] * 8, "activation": names,
+            "metric": ["test_accuracy"] * 8, "higher_is_better": [True] * 8, "n": [3] * 8,
+            "mean": means,
+            "ci_low": [m - 0.015 for m in means[:-1]] + [0.100],
+            "ci_high": [m + 0.015 for m in means[:-1]] + [0.100],
+        }
+    )  # fmt: skip
+    fig = figures.interval_figure(summary, styles=figures.activation_styles(names))
+    (ax,) = visible_axes(fig)
+    low, high = ax.get_xlim()
+    assert 88 < low < 89.5 and 94.5 < high < 95.5  # zoomed on 89.1–94.6 %
+    texts = [t.get_text() for t in ax.texts]
+    assert texts == ["10.00% (off scale)"]
+    # two activations, however far apart, are both drawn to scale
+    pair = summary[summary["activation"].isin(["gelu", "gem(N=1)"])]
+    (ax,) = visible_axes(figures.interval_figure(pair, styles=figures.activation_styles(names)))
+    assert len(ax.texts) == 0 and ax.get_xlim()[0] < 10

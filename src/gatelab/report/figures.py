@@ -559,7 +559,7 @@ def draw_intervals(
         y, m = positions[i], mean[i]
         labels.append(f"{variant_label(row, extra_axes)}  (n={int(row['n'])})")
         if far[i]:
-            draw_off_scale(ax, m, y, limits, style)
+            draw_off_scale(ax, m, y, limits, style, percent=metric.endswith("accuracy"))
             continue
         has_ci = np.isfinite(low[i]) and np.isfinite(high[i])
         xerr = [[m - low[i]], [high[i] - m]] if has_ci else None
@@ -575,7 +575,7 @@ def draw_intervals(
 
 
 def draw_off_scale(
-    ax: Any, value: float, y: float, limits: tuple[float, float], style: Style
+    ax: Any, value: float, y: float, limits: tuple[float, float], style: Style, percent: bool
 ) -> None:
     """A triangle at the axis edge pointing towards `value`, with the value written beside."""
     left = value < limits[0]
@@ -583,7 +583,7 @@ def draw_off_scale(
     x = limits[0] + inset if left else limits[1] - inset
     ax.plot(x, y, marker="<" if left else ">", color=style["color"], **DOT)
     ax.annotate(
-        f"{value:.4g} (off scale)",
+        (f"{value:.2f}%" if percent else f"{value:.4g}") + " (off scale)",
         (x, y),
         xytext=(7 if left else -7, 0),
         textcoords="offset points",
