@@ -314,6 +314,27 @@ def test_cli_writes_the_report_of_a_results_directory(results, tmp_path, capsys)
         run_cli([str(tmp_path), "--baseline", "silu"])
 
 
+def test_cli_alpha_sets_the_verdicts_level_and_is_checked(results, tmp_path, capsys):
+    writer = RecordWriter(tmp_path)
+    for row in results[results["task"] == "cifar10-cnn9"].to_dict("records"):
+        writer.append(as_record(row))
+    text_at = {}
+    for alpha in ("0.05", "0.01"):
+        assert run_cli([str(tmp_path), "--alpha", alpha, "--out", str(tmp_path / alpha)]) == 0
+        text_at[alpha] = (tmp_path / alpha / "report.md").read_text(encoding="utf-8")
+    # relu − gelu: Holm p = 0.040 — worse at α = 0.05, no evidence at α = 0.01
+    for alpha, verdict in (("0.05", "worse"), ("0.01", "no evidence")):
+        (relu,) = table_rows(section(text_at[alpha], "Paired comparison against gelu"),
+                             ("cifar10-cnn9", "relu", "gelu"))  # fmt: skip
+        assert relu[9] == verdict and f"α = {float(alpha):g}" in text_at[alpha]
+    capsys.readouterr()
+    for bad in ("2", "0", "abc"):
+        with pytest.raises(SystemExit) as exit_info:
+            run_cli([str(tmp_path), "--alpha", bad])
+        assert exit_info.value.code == 2
+        assert "--alpha" in capsys.readouterr().err
+
+
 def test_cli_rejects_missing_or_empty_directories(tmp_path):
     with pytest.raises(UsageError, match="no such directory"):
         run_cli([str(tmp_path / "nope")])
