@@ -30,36 +30,43 @@ def interval_cell(value: float, low: float, high: float) -> str:
     return f"{value:.3f} [{low:.3f}, {high:.3f}]"
 
 
+def interval_table(
+    table: Any, plain: Sequence[str], intervals: Sequence[str], headers: Sequence[str]
+) -> tables.Table:
+    """A Table with the `plain` columns as text, then each of `intervals` (a column with its
+    ``_ci_low``/``_ci_high`` siblings, or ``ci_low``/``ci_high`` for "probability") as
+    "value [low, high]"."""
+
+    def bounds(name: str) -> tuple[str, str]:
+        return (
+            ("ci_low", "ci_high")
+            if name == "probability"
+            else (f"{name}_ci_low", f"{name}_ci_high")
+        )
+
+    rows = tuple(
+        tuple(str(row[c]) for c in plain)
+        + tuple(interval_cell(row[c], *(row[b] for b in bounds(c))) for c in intervals)
+        for row in table.to_dict("records")
+    )
+    align = (
+        ("l",) + tuple("l" if c == "baseline" else "r" for c in plain[1:]) + ("r",) * len(intervals)
+    )
+    return tables.Table(tuple(headers), rows, align)
+
+
 def aggregate_table(table: Any) -> tables.Table:
     """:func:`gatelab.stats.across.aggregate` as a Table of scores with their CIs."""
-    rows = tuple(
-        (
-            str(r.activation),
-            str(r.n_settings),
-            str(r.n_runs),
-            interval_cell(r.iqm, r.iqm_ci_low, r.iqm_ci_high),
-            interval_cell(r.mean, r.mean_ci_low, r.mean_ci_high),
-            interval_cell(r.median, r.median_ci_low, r.median_ci_high),
-        )
-        for r in table.itertuples()
-    )
     headers = ("activation", "settings", "runs", "IQM [95% CI]", "mean [95% CI]", "median [95% CI]")
-    return tables.Table(headers, rows, ("l", "r", "r", "r", "r", "r"))
+    plain = ("activation", "n_settings", "n_runs")
+    return interval_table(table, plain, ("iqm", "mean", "median"), headers)
 
 
 def improvement_table(table: Any) -> tables.Table:
     """:func:`gatelab.stats.across.probability_of_improvement` as a Table."""
-    rows = tuple(
-        (
-            str(r.activation),
-            str(r.baseline),
-            str(r.n_settings),
-            interval_cell(r.probability, r.ci_low, r.ci_high),
-        )
-        for r in table.itertuples()
-    )
     headers = ("activation", "baseline", "settings", "P(activation > baseline) [95% CI]")
-    return tables.Table(headers, rows, ("l", "l", "r", "r"))
+    plain = ("activation", "baseline", "n_settings")
+    return interval_table(table, plain, ("probability",), headers)
 
 
 def mean_rank_table(result: across.FriedmanResult) -> tables.Table:

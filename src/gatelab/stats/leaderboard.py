@@ -10,22 +10,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .formats import (
-    MISSING,
-    format_difference,
-    format_interval,
-    format_mean_std,
-    format_metric,
-    format_p,
-)
+from . import formats as fmt
 from .frame import canonical
 from .summary import paired_comparison, summarize
 
 
 def _median_cell(row) -> str:
-    text = format_metric(row.median, row.metric)
+    text = fmt.format_metric(row.median, row.metric)
     if np.isfinite(row.median_ci_low):
-        text += " " + format_interval(row.median_ci_low, row.median_ci_high, row.metric)
+        text += " " + fmt.format_interval(row.median_ci_low, row.median_ci_high, row.metric)
     return text
 
 
@@ -44,10 +37,10 @@ def leaderboard(
             "lr": summary["lr"].map(lambda lr: f"{lr:g}"),
             "n": summary["n"],
             "mean ± std": [
-                format_mean_std(r.mean, r.std, r.n, r.metric) for r in summary.itertuples()
+                fmt.format_mean_std(r.mean, r.std, r.n, r.metric) for r in summary.itertuples()
             ],
             "95% CI of mean": [
-                format_interval(r.ci_low, r.ci_high, r.metric) for r in summary.itertuples()
+                fmt.format_interval(r.ci_low, r.ci_high, r.metric) for r in summary.itertuples()
             ],
             "median": [_median_cell(r) for r in summary.itertuples()],
             "diverged": summary["n_diverged"],
@@ -59,9 +52,9 @@ def leaderboard(
     paired = paired_comparison(df, baseline, alpha=alpha)
     cells = {
         (r.task, r.activation): (
-            format_difference(r.mean_diff, r.metric, r.baseline_mean),
-            format_interval(r.diff_ci_low, r.diff_ci_high, r.metric, difference=True),
-            format_p(r.p_holm),
+            fmt.format_difference(r.mean_diff, r.metric, r.baseline_mean),
+            fmt.format_interval(r.diff_ci_low, r.diff_ci_high, r.metric, difference=True),
+            fmt.format_p(r.p_holm),
             r.verdict,
         )
         for r in paired.itertuples()
@@ -69,7 +62,7 @@ def leaderboard(
     columns = (f"Δ vs {baseline} (paired mean)", "95% CI of Δ", "p (paired t, Holm)", "verdict")
     is_base = {a: canonical(a) == canonical(baseline) for a in table["activation"].unique()}
     rows = [
-        cells.get((t, a), (MISSING,) * 3 + ("baseline" if is_base[a] else MISSING,))
+        cells.get((t, a), (fmt.MISSING,) * 3 + ("baseline" if is_base[a] else fmt.MISSING,))
         for t, a in zip(table["task"], table["activation"])
     ]
     for i, column in enumerate(columns):
