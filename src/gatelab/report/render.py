@@ -310,6 +310,28 @@ def by_setting(df: Any, extra_axes: Sequence[str]) -> list[tuple[str, Any]]:
     return out
 
 
+def paired_by_task(df: Any, baseline: str, extra_axes: Sequence[str], alpha: float) -> Any:
+    """The paired comparison against `baseline` of every task that ran it, each task one Holm
+    family (its sweep settings together)."""
+    return per_task(
+        lambda frame, axes: stats.paired_comparison(
+            frame, baseline, extra_axes=axes, alpha=alpha, confidence=CONFIDENCE
+        ),
+        df[df["task"].isin(tasks_with(df, baseline))],
+        extra_axes,
+    )
+
+
+def of_setting(paired: Any, frame: Any, extra_axes: Sequence[str]) -> Any:
+    """The rows of `paired` for the tasks and extra-axis values of `frame` (NaN matches NaN:
+    a task without the axis)."""
+    keys = ["task", *extra_axes]
+    for axis in extra_axes:
+        if axis not in paired.columns:
+            paired = paired.assign(**{axis: float("nan")})
+    return paired.merge(frame[keys].drop_duplicates(), on=keys, how="inner")
+
+
 def leaderboard_section(
     df: Any, baseline: str | None, extra_axes: Sequence[str], alpha: float
 ) -> list[Block]:
@@ -325,12 +347,14 @@ def leaderboard_section(
             f"its 95% t-interval, the {stats.TEST} and the verdict at α = {alpha:g}."
         )
     blocks: list[Block] = [Heading("Leaderboard"), Paragraph(text + ("" if baseline else "."))]
+    paired = paired_by_task(df, baseline, extra_axes, alpha) if baseline else None
     for label, frame in by_setting(df, extra_axes):
         if label:
             blocks.append(Heading(label, level=3))
         compared = baseline if baseline and tasks_with(frame, baseline) else None
+        mine = of_setting(paired, frame, extra_axes) if compared else None
         board = stats.leaderboard(
-            frame.drop(columns=list(extra_axes)), baseline=compared, alpha=alpha
+            frame.drop(columns=list(extra_axes)), baseline=compared, alpha=alpha, paired=mine
         )
         blocks.append(tables.leaderboard_table(board))
     return blocks
@@ -376,13 +400,7 @@ def baseline_sections(
             Paragraph("No baseline: gelu was not run; pass --baseline SPEC to compare."),
         ]
     with_baseline = df[df["task"].isin(tasks_with(df, baseline))]
-    paired = per_task(
-        lambda frame, axes: stats.paired_comparison(
-            frame, baseline, extra_axes=axes, alpha=alpha, confidence=CONFIDENCE
-        ),
-        with_baseline,
-        extra_axes,
-    )
+    paired = paired_by_task(df, baseline, extra_axes, alpha)
     gaps = per_task(
         lambda frame, axes: stats.deficit(frame, baseline, extra_axes=axes),
         with_baseline,

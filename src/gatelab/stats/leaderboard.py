@@ -23,12 +23,20 @@ def _median_cell(row) -> str:
 
 
 def leaderboard(
-    df: pd.DataFrame, baseline: str | None = None, *, alpha: float = 0.05
+    df: pd.DataFrame,
+    baseline: str | None = None,
+    *,
+    alpha: float = 0.05,
+    paired: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The display table (formatted strings): task, activation, lr, n, mean ± std, the 95 %
     t-interval of the mean, the median (with its order-statistic 95 % interval from 6 runs),
     diverged, failed; with a baseline also the mean paired difference (pts for accuracy), its
-    95 % CI, the Holm-adjusted paired t-test p and the verdict at `alpha`."""
+    95 % CI, the Holm-adjusted paired t-test p and the verdict at `alpha`.
+
+    `paired` is the task-wide :func:`paired_comparison` when `df` is one setting of a sweep
+    with extra axes: Holm's family is the whole task, so the verdicts shown per setting must
+    come from it (computing them from the setting's runs alone would use a smaller family)."""
     summary = summarize(df)
     table = pd.DataFrame(
         {
@@ -49,7 +57,8 @@ def leaderboard(
     )
     if baseline is None or summary.empty:
         return table
-    paired = paired_comparison(df, baseline, alpha=alpha)
+    if paired is None:
+        paired = paired_comparison(df, baseline, alpha=alpha)
     cells = {
         (r.task, r.activation): (
             fmt.format_difference(r.mean_diff, r.metric, r.baseline_mean),
