@@ -65,15 +65,16 @@ def _sweep_and_report(spec, out: Path, args: argparse.Namespace, baseline: str |
         f"{counts['failed']} failed) in {elapsed:.0f} s; records: {out / 'records.jsonl'}"
     )
     try:
-        from . import results, stats
-        from .report.render import write_report
+        from . import results
+        from .report.render import leaderboards, sweep_axes, write_report
     except ImportError as error:
         print(f"(no leaderboard or report: {error}; pip install 'gatelab[report]')")
         return 0
     frame = results.load(out)
     base = baseline if baseline and (frame["activation"] == baseline).any() else None
-    print()
-    print(stats.leaderboard(frame, baseline=base, alpha=args.alpha).to_string(index=False))
+    for label, board in leaderboards(frame, base, sweep_axes(frame), args.alpha):
+        print(f"\n{label}:" if label else "")
+        print(board.to_string(index=False))
     path = write_report(out, out / "report", baseline=base, alpha=args.alpha)
     print(f"\nreport: {path}")
     return 0

@@ -107,3 +107,21 @@ def test_ensemble_size_needs_an_ensemble_executor(tmp_path, capsys):
     code = main(["sweep", str(spec), "--out", str(tmp_path / "o"), "--ensemble-size", "4"])
     assert code == 2
     assert "--ensemble-size needs --executor ensemble" in capsys.readouterr().err
+
+
+def test_a_sweep_over_dropout_prints_one_leaderboard_per_setting(tmp_path, capsys):
+    # A dropout axis gives two runs per (activation, seed): one leaderboard over both would
+    # pair them by seed and refuse; the CLI prints one per setting, as the report does.
+    spec = tmp_path / "s.toml"
+    spec.write_text(
+        TOML.replace('["relu", "silu", "elu"]', '["relu", "gelu"]')
+        .replace("lrs = [1e-3, 1e-4]", "lrs = [1e-3]")
+        .replace("epochs = 3", "epochs = 1\n[axes]\ndropout = [0.0, 0.5]"),
+        encoding="utf-8",
+    )
+    out = tmp_path / "o"
+    argv = ["sweep", str(spec), "--out", str(out), "--executor", "ensemble", "--baseline", "gelu"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "dropout=0.0:" in printed and "dropout=0.5:" in printed
+    assert printed.count("baseline") == 2 and (out / "report" / "report.md").exists()

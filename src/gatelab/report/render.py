@@ -347,17 +347,28 @@ def leaderboard_section(
             f"its 95% t-interval, the {stats.TEST} and the verdict at α = {alpha:g}."
         )
     blocks: list[Block] = [Heading("Leaderboard"), Paragraph(text + ("" if baseline else "."))]
-    paired = paired_by_task(df, baseline, extra_axes, alpha) if baseline else None
-    for label, frame in by_setting(df, extra_axes):
+    for label, board in leaderboards(df, baseline, extra_axes, alpha):
         if label:
             blocks.append(Heading(label, level=3))
+        blocks.append(tables.leaderboard_table(board))
+    return blocks
+
+
+def leaderboards(
+    df: Any, baseline: str | None, extra_axes: Sequence[str], alpha: float
+) -> list[tuple[str, Any]]:
+    """[(setting label, stats.leaderboard)] per setting of the extra sweep axes ("" without
+    any), the verdicts from the task-wide paired comparison."""
+    paired = paired_by_task(df, baseline, extra_axes, alpha) if baseline else None
+    boards = []
+    for label, frame in by_setting(df, extra_axes):
         compared = baseline if baseline and tasks_with(frame, baseline) else None
         mine = of_setting(paired, frame, extra_axes) if compared else None
         board = stats.leaderboard(
             frame.drop(columns=list(extra_axes)), baseline=compared, alpha=alpha, paired=mine
         )
-        blocks.append(tables.leaderboard_table(board))
-    return blocks
+        boards.append((label, board))
+    return boards
 
 
 def figure_section(
