@@ -48,3 +48,34 @@ def atomic_torch_save(path: str | Path, obj: Any) -> Path:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     return atomic_write_bytes(path, buffer.getvalue())
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """``os.write`` until every byte is written: a write may be short (a signal, a nearly full
+    disk) without raising, and the rest must follow or the record is torn."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(28, "No space left on device")  # a write that makes no progress
+        view = view[written:]
+
+
+def check_writable(directory: str | Path) -> None:
+    """Create `directory` and write, fsync and remove a probe file in it — before any work
+    whose result would go there; StoreError naming the path if the file system refuses."""
+    from .faults import store_error
+
+    directory = Path(directory)
+    probe = directory / f".write-probe-{os.getpid()}"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            write_all(fd, b"probe\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            probe.unlink(missing_ok=True)
+    except OSError as error:
+        raise store_error(error, directory) from None

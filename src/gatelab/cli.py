@@ -530,30 +530,6 @@ def _attach_negative_values(argv: Sequence[str]) -> list[str]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line with `argv` (default: sys.argv[1:]); returns the exit status."""
-    parser = build_parser()
-    argv = _attach_negative_values(sys.argv[1:] if argv is None else argv)
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:  # --help, --version and argparse's usage errors (status 2)
-        code = exit_.code
-        return code if isinstance(code, int) else (0 if code is None else 2)
-    try:
-        return args.handler(args)
-    except UsageError as error:
-        print(f"{PROG}: error: {_one_line(str(error))}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # `gatelab list --json | head -3`: the reader has gone
-        devnull = os.open(os.devnull, os.O_WRONLY)  # the recipe in Python's `signal` docs
-        os.dup2(devnull, sys.stdout.fileno())
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def significance(text: str) -> float:
     """argparse type: a significance level in (0, 1)."""
     try:
@@ -574,3 +550,56 @@ def add_alpha(parser: argparse.ArgumentParser) -> None:
         metavar="A",
         help="significance level of the verdicts (Holm-adjusted paired t-tests; default 0.05)",
     )
+
+
+def _show_store_warnings() -> None:
+    """A results-store warning (a skipped line, a dropped torn record) as one plain line."""
+    import warnings
+
+    from .results import StoreWarning
+
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+        if issubclass(category, StoreWarning):
+            print(f"{PROG}: warning: {message}", file=sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line with `argv` (default: sys.argv[1:]); returns the exit status."""
+    parser = build_parser()
+    argv = _attach_negative_values(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version and argparse's usage errors (status 2)
+        code = exit_.code
+        return code if isinstance(code, int) else (0 if code is None else 2)
+    from .faults import Interrupted, StoreError, interruptible
+    from .results import StoreLocked
+
+    _show_store_warnings()
+    try:
+        with interruptible():
+            return args.handler(args)
+    except UsageError as error:
+        print(f"{PROG}: error: {_one_line(str(error))}", file=sys.stderr)
+        return 2
+    except Interrupted as stop:
+        detail = getattr(stop, "detail", None) or "nothing was recorded"
+        print(f"{PROG}: interrupted ({stop}): {detail}", file=sys.stderr)
+        return stop.exit_code
+    except (StoreError, StoreLocked) as error:
+        print(f"{PROG}: error: {_one_line(str(error))}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # `gatelab list --json | head -3`: the reader has gone
+        devnull = os.open(os.devnull, os.O_WRONLY)  # the recipe in Python's `signal` docs
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

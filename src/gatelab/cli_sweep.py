@@ -56,7 +56,7 @@ def _sweep_and_report(spec, out: Path, args: argparse.Namespace, baseline: str |
             retry_failed=args.retry_failed,
             ensemble_size=args.ensemble_size,
         )
-    except ImportError as error:
+    except (ImportError, ValueError) as error:  # no Ray; a linked or damaged store file
         raise UsageError(str(error)) from None
     elapsed = time.perf_counter() - started
     counts = {s: sum(r["status"] == s for r in records) for s in ("ok", "diverged", "failed")}

@@ -45,6 +45,7 @@ def default_out(config: Any) -> Path:
 
 
 def run_run(args: argparse.Namespace) -> int:
+    from ._io import check_writable
     from .tasks import RunConfig
     from .train import complete, run
 
@@ -69,6 +70,7 @@ def run_run(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UsageError(str(error)) from None
     out = args.out or default_out(config)
+    check_writable(out)  # before training: where result.json goes must take writes
     quiet = (lambda line: None) if args.quiet else None
     record = run(config, out, resume=args.resume, log=quiet)
     if args.json:

@@ -9,10 +9,19 @@ A run trained in an ensemble (gatelab.ensemble) says so in ``ensemble = {group, 
 (None for a run of its own); its ``wall_seconds`` and ``train_seconds`` are its group's, which
 trained all members at once: count them once per group (gatelab.report.render.compute_seconds).
 
-A record is written as one ``write`` of a whole line followed by ``fsync``, by one process (the
-sweep's driver), so a record is whole or absent. A crash in the middle of a write leaves a
-truncated last line: :func:`read_records` ignores it with a warning naming the file, and
+A record is whole or absent. It is written by one process (the sweep's driver, which holds
+an exclusive ``flock`` on ``DIR/.lock`` while it writes: a second sweep on the same directory is
+refused) as whole-line ``write`` calls followed by ``fsync``; a short write is continued, and an
+I/O error (a full disk, a read-only file system) truncates the file back to its last whole
+record and raises :class:`gatelab.faults.StoreError` — the run's outcome is never stored as
+failed because the disk was full. A crash in the middle of a write leaves a truncated last
+line: :func:`read_records` ignores it with a warning naming the file, and
 :class:`RecordWriter` cuts it off before appending, so the next record starts on its own line.
+
+Readers skip, with a warning naming file:line, every line that is not a well-formed record of
+this schema (:func:`record_problem`); a results store never follows symbolic links (a linked
+``records.jsonl`` or ``sweep.json`` is refused), and a damaged ``sweep.json`` is an error naming
+its path.
 
     import gatelab.results
     df = gatelab.results.load("sweeps/demo")   # pandas DataFrame, one row per run
@@ -20,12 +29,17 @@ truncated last line: :func:`read_records` ignores it with a warning naming the f
 
 from __future__ import annotations
 
+import fcntl
 import json
+import math
 import os
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+from ._io import write_all
+from .faults import critical, store_error
 
 RECORDS = "records.jsonl"
 METRICS = (
@@ -59,22 +73,103 @@ COLUMNS = (
 OBJECTIVE = ("metric", "val_metric", "higher_is_better")
 
 
+STATUSES = ("ok", "diverged", "failed")
+LOCK = ".lock"
+
+
+class StoreWarning(UserWarning):
+    """A line or file of a results store that readers skip (named file:line)."""
+
+
+class StoreLocked(RuntimeError):
+    """Another process holds the results directory's lock."""
+
+
+def refuse_links(*paths: Path) -> None:
+    """ValueError for any path that is a symbolic link: a results store follows none (a link
+    would let a sweep truncate or append to a file outside its directory)."""
+    for path in paths:
+        if path.is_symlink():
+            raise ValueError(
+                f"{path} is a symbolic link; a results store follows none — replace it with "
+                "the file itself or use another directory"
+            )
+
+
 class RecordWriter:
     """Appends whole records to ``DIR/records.jsonl`` (one process writes; see module doc)."""
 
     def __init__(self, directory: str | Path) -> None:
         self.path = Path(directory) / RECORDS
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        _cut_partial_tail(self.path)
+        refuse_links(self.path)
+        if self.path.exists() and not self.path.is_file():
+            raise ValueError(f"{self.path} is not a file; move it away to record runs here")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _cut_partial_tail(self.path)
+        except OSError as error:
+            raise store_error(error, self.path) from None
 
     def append(self, record: Mapping[str, Any]) -> None:
-        line = json.dumps(record, allow_nan=False, ensure_ascii=False) + "\n"
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        """Write `record` as one line, whole or not at all (StoreError on an I/O error)."""
+        data = (json.dumps(record, allow_nan=False, ensure_ascii=False) + "\n").encode("utf-8")
+        with critical():
+            try:
+                fd = os.open(
+                    self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644
+                )
+            except OSError as error:
+                raise store_error(error, self.path) from None
+            try:
+                start = os.fstat(fd).st_size
+                try:
+                    write_all(fd, data)
+                    os.fsync(fd)
+                except OSError as error:
+                    os.ftruncate(fd, start)  # back to the last whole record
+                    raise store_error(error, self.path) from None
+            finally:
+                os.close(fd)
+
+
+class DirectoryLock:
+    """An exclusive ``flock`` on ``DIR/.lock`` for the life of a sweep, released on exit or
+    death; the file names the holder (pid, command) for the refusal of a second sweep."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.path = Path(directory) / LOCK
+        self.fd: int | None = None
+
+    def __enter__(self) -> DirectoryLock:
+        refuse_links(self.path)
         try:
-            os.write(fd, line.encode("utf-8"))
-            os.fsync(fd)
-        finally:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as error:
+            raise store_error(error, self.path) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip() or "another process"
             os.close(fd)
+            raise StoreLocked(
+                f"{self.path.parent} is in use by {holder}; wait for it to finish or give this "
+                "sweep another --out"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} ({' '.join(_command())})\n".encode(), 0)
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing releases the lock; the file stays (harmless)
+            self.fd = None
+
+
+def _command() -> list[str]:
+    import sys
+
+    return [Path(sys.argv[0]).name, *sys.argv[1:]][:8]
 
 
 def _cut_partial_tail(path: Path) -> None:
@@ -87,21 +182,78 @@ def _cut_partial_tail(path: Path) -> None:
             return
         keep = data.rfind(b"\n") + 1
         warnings.warn(
-            f"{path}: dropping a truncated last record ({len(data) - keep} bytes)", stacklevel=3
+            f"{path}: dropping a truncated last record ({len(data) - keep} bytes)",
+            StoreWarning,
+            stacklevel=3,
         )
         file.truncate(keep)
 
 
+#: field → (allowed types, whether it must be present) of a run record.
+SCHEMA: dict[str, tuple[tuple[type, ...], bool]] = {
+    "run_id": ((str,), True),
+    "task": ((str,), True),
+    "activation": ((str,), True),
+    "seed": ((int,), True),
+    "status": ((str,), True),
+    "lr": ((int, float, type(None)), False),
+    "epochs": ((int, type(None)), False),
+    "options": ((dict, type(None)), False),
+    "axes": ((dict, type(None)), False),
+    "metrics": ((dict, type(None)), False),
+    "objective": ((dict, type(None)), False),
+    "history": ((list, type(None)), False),
+    "curves": ((dict, type(None)), False),
+    "ensemble": ((dict, type(None)), False),
+    "versions": ((dict, type(None)), False),
+    "wall_seconds": ((int, float, type(None)), False),
+}
+
+
+def record_problem(record: Any) -> str | None:
+    """Why `record` is not a well-formed run record of this schema, or None if it is."""
+    if not isinstance(record, dict):
+        return f"a JSON {type(record).__name__}, not an object"
+    for field, (types, required) in SCHEMA.items():
+        if field not in record:
+            if required:
+                return f"no {field!r}"
+            continue
+        value = record[field]
+        if isinstance(value, bool) or not isinstance(value, types):
+            return f"{field!r} is {type(value).__name__} {json.dumps(value)[:40]}"
+    if not record["run_id"] or record["status"] not in STATUSES:
+        return f"status {record['status']!r} is not one of {', '.join(STATUSES)}"
+    metrics = record.get("metrics") or {}
+    bad = [k for k, v in metrics.items() if v is not None and not _is_number(v)]
+    if bad:
+        return f"metric {bad[0]!r} is not a number"
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def read_records(directory: str | Path) -> list[dict[str, Any]]:
     """The records of a sweep directory, the latest per run_id (a retried run replaces its
-    failed record); a truncated or unreadable line is skipped with a warning naming the file."""
+    failed record); a truncated, unreadable or malformed line is skipped with a warning naming
+    file:line. A records file that is a link or not a file is a ValueError."""
     path = Path(directory) / RECORDS
+    refuse_links(path)
     if not path.exists():
         return []
+    if not path.is_file():
+        raise ValueError(f"{path} is not a file; it should hold one JSON record per line")
     latest: dict[str, dict[str, Any]] = {}
     for number, record in _parse_lines(path):
-        if not isinstance(record, dict) or "run_id" not in record:
-            warnings.warn(f"{path}:{number}: not a run record; skipped", stacklevel=2)
+        problem = record_problem(record)
+        if problem is not None:
+            warnings.warn(
+                f"{path}:{number}: not a run record ({problem}); skipped",
+                StoreWarning,
+                stacklevel=2,
+            )
             continue
         latest.pop(record["run_id"], None)
         latest[record["run_id"]] = record
@@ -117,7 +269,7 @@ def _parse_lines(path: Path) -> Iterator[tuple[int, Any]]:
             yield number, json.loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError):
             where = "truncated last record" if number == len(lines) else "unreadable record"
-            warnings.warn(f"{path}:{number}: {where} ignored", stacklevel=3)
+            warnings.warn(f"{path}:{number}: {where} ignored", StoreWarning, stacklevel=3)
 
 
 def flatten(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -178,8 +330,22 @@ def load(directory: str | Path):
     return frame
 
 
-def _protocol(directory: str | Path) -> dict[str, Any]:
+def read_sweep_file(directory: str | Path) -> dict[str, Any] | None:
+    """``DIR/sweep.json`` as a dict, None if absent; ValueError naming the path if it is a
+    link, not JSON, or not an object."""
     path = Path(directory) / "sweep.json"
+    refuse_links(path)
     if not path.exists():
-        return {}
-    return dict(json.loads(path.read_text(encoding="utf-8")).get("protocol") or {})
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} is damaged ({error}); delete it and rerun the sweep") from None
+    if not isinstance(data, dict) or not isinstance(data.get("protocol") or {}, dict):
+        raise ValueError(f"{path} is damaged (not a sweep description); delete it and rerun")
+    return data
+
+
+def _protocol(directory: str | Path) -> dict[str, Any]:
+    data = read_sweep_file(directory)
+    return dict((data or {}).get("protocol") or {})

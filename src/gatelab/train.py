@@ -45,6 +45,7 @@ from torch import Tensor, nn
 
 from . import __version__
 from ._io import atomic_torch_save, atomic_write_json
+from .faults import Interrupted, is_environment_error, store_error
 from .registry import resolve
 from .tasks import Experiment, RunConfig, get_task, resolve_options
 from .tasks.base import check_scale
@@ -215,10 +216,21 @@ def run(
         trainer.setup(resume)
         trainer.fit()
         record = trainer.record()
+    except Interrupted as stop:
+        where = f"its last checkpoint is in {out}" if out is not None else "no checkpoint"
+        stop.detail = (
+            f"{config.task} {config.activation} stopped in epoch {trainer.epoch + 1}; {where}"
+        )
+        raise
     except Exception as error:  # a failed run is a record, never a crash of the sweep
+        if is_environment_error(error):  # the disk's fault, not the run's: nothing recorded
+            raise store_error(error) from None
         record = trainer.record(error=error)
     if out is not None and trainer.rank == 0:
-        atomic_write_json(out / RESULT, record)
+        try:
+            atomic_write_json(out / RESULT, record)
+        except OSError as error:
+            raise store_error(error, out / RESULT) from None
     if trainer.world > 1:
         _finish_distributed(trainer, out)
     return record
@@ -515,6 +527,7 @@ def make_record(
         if per_sample and train_seconds
         else None,
         "device": _device_name(device),
+        "threads": torch.get_num_threads(),
         "precision": "bf16"
         if isinstance(autocast_for(config.precision, device), torch.autocast)
         else "fp32",

@@ -40,6 +40,7 @@ import torch
 from torch import Tensor, nn
 
 from .._io import atomic_torch_save
+from ..faults import is_environment_error, store_error
 from ..tasks import RunConfig, get_task
 from ..tasks.datasets import cached_datasets
 from ..train import (
@@ -353,6 +354,8 @@ def train_group(
         trainer.fit()
         return trainer.records()
     except Exception as error:  # a failed group is records, never a crash of the sweep
+        if is_environment_error(error):  # the disk's fault, not the runs': nothing recorded
+            raise store_error(error) from None
         return trainer.records(error=error)
 
 

@@ -21,12 +21,13 @@ import hashlib
 import json
 import shutil
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from gatelab._io import atomic_write_json
 from gatelab.ensemble.trainer import group_key
+from gatelab.faults import is_environment_error, store_error
 from gatelab.tasks import RunConfig, objective_fields
 
 from .worker import RUNS, point_args, run_point
@@ -83,9 +84,14 @@ def run_group(
         log(f"ensemble: {configs[0].task} runs train one by one ({reason})")
         return done + [run_point(*member, directory) for member in todo]
     except Exception as error:  # noqa: BLE001  (setup failed: failed records, as run_point gives)
+        if is_environment_error(error):
+            raise store_error(error) from None
         return done + [_failed(config, run_id, axes, error) for config, run_id, axes in todo]
     for record, (_, run_id, axes) in zip(records, todo):
-        atomic_write_json(root / RUNS / run_id / RESULT, record)
+        try:
+            atomic_write_json(root / RUNS / run_id / RESULT, record)
+        except OSError as error:
+            raise store_error(error, root / RUNS / run_id / RESULT) from None
         done.append({"run_id": run_id, "axes": axes, **record})
     shutil.rmtree(checkpoint, ignore_errors=True)  # the records are what lasts
     return done
@@ -111,25 +117,30 @@ def run_ensemble(
     points: Sequence,
     todo: Sequence,
     directory: str,
+    deliver: Callable[[dict[str, Any]], None],
     workers: int | None = None,
     size: int | None = None,
     ray_address: str | None = None,
     use_ray: bool = False,
-) -> Iterator[dict[str, Any]]:
-    """Yield the records of the pending points `todo`, trained in the groups of `points`."""
+    threads: int | None = None,
+) -> None:
+    """Deliver the records of the pending points `todo`, trained in the groups of `points`."""
     pending = {p.run_id for p in todo}
     jobs = []
     for group_id, members in plan(points, size):
         mine = [point_args(p) for p in members if p.run_id in pending]
         if mine:
             jobs.append((mine, directory, group_id))
+
+    def deliver_group(records: list[dict[str, Any]]) -> None:
+        for record in records:
+            deliver(record)
+
     if use_ray:
         from .ray_backend import run_ray_jobs
 
-        results = run_ray_jobs(run_group, jobs, workers, ray_address)
+        run_ray_jobs(run_group, jobs, deliver_group, workers, ray_address, threads or 1)
     else:
         from .local import run_jobs
 
-        results = run_jobs(run_group, jobs, workers)
-    for records in results:
-        yield from records
+        run_jobs(run_group, jobs, deliver_group, workers, threads)

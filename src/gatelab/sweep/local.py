@@ -1,14 +1,24 @@
-"""The local executor: a pool of worker processes sized to the cores."""
+"""The local executor: a pool of worker processes sized to the cores.
+
+Workers ignore SIGINT (a terminal's Ctrl-C reaches the whole process group): the driver
+decides. When it is interrupted, it terminates the workers at once — an in-flight run keeps its
+last epoch's checkpoint — delivers the results that had finished but were not yet delivered, and
+re-raises, so every finished run gets its record and no queued run starts.
+"""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
+from gatelab.faults import Interrupted, ignore_interrupts, kill_workers
+
 from .worker import point_args, run_point, set_threads
+
+Deliver = Callable[[Any], None]
 
 
 def default_workers() -> int:
@@ -17,30 +27,75 @@ def default_workers() -> int:
     )
 
 
-def run_jobs(
-    function: Callable[..., Any], jobs: Sequence[tuple], workers: int | None = None
-) -> Iterator[Any]:
-    """Yield ``function(*job)`` for each job as it finishes. Workers are spawned processes (a
-    fresh interpreter: no inherited threads or CUDA state), each with cores // workers torch
-    threads; with one worker the jobs run in this process."""
+def default_threads(workers: int | None) -> int:
+    """Torch threads per run: the cores shared among the workers (cores // workers)."""
     cores = default_workers()
-    workers = min(workers or cores, max(1, len(jobs)))
+    return max(1, cores // min(workers or cores, cores))
+
+
+def _start_worker(threads: int) -> None:
+    ignore_interrupts()
+    set_threads(threads)
+
+
+def run_jobs(
+    function: Callable[..., Any],
+    jobs: Sequence[tuple],
+    deliver: Deliver,
+    workers: int | None = None,
+    threads: int | None = None,
+) -> None:
+    """``deliver(function(*job))`` for each job as it finishes. Workers are spawned processes
+    (a fresh interpreter: no inherited threads or CUDA state) with `threads` torch threads each
+    (default cores // workers); with one worker the jobs run in this process."""
+    workers = min(workers or default_workers(), max(1, len(jobs)))
+    threads = threads or default_threads(workers)
     if workers == 1:
-        set_threads(cores)
+        set_threads(threads)
         for job in jobs:
-            yield function(*job)
+            deliver(function(*job))
         return
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=set_threads, initargs=(max(1, cores // workers),)
-    ) as pool:
-        futures = [pool.submit(function, *job) for job in jobs]
-        for future in as_completed(futures):
-            yield future.result()
+    pool = ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start_worker, initargs=(threads,)
+    )
+    pending = {pool.submit(function, *job) for job in jobs}
+    ready: list = []
+    try:
+        while pending or ready:
+            if not ready:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                ready = list(done)
+            deliver(ready.pop().result())  # popped first: a record is never delivered twice
+    except Interrupted:
+        stop(pool, pending)
+        finished = ready + [f for f in pending if f.done() and not f.cancelled()]
+        for future in finished:
+            if future.exception() is None:
+                deliver(future.result())
+        raise
+    except BaseException:
+        stop(pool, pending)
+        raise
+    pool.shutdown()
+
+
+def stop(pool: ProcessPoolExecutor, pending: set) -> None:
+    """Cancel the queued jobs and terminate the workers now (an in-flight run keeps its last
+    checkpoint) instead of letting the pool work through its queue."""
+    for future in pending:
+        future.cancel()
+    kill_workers()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def run_local(
-    points: Sequence, directory: str, workers: int | None = None
-) -> Iterator[dict[str, Any]]:
-    """Yield each point's record as it finishes (one run per job)."""
-    yield from run_jobs(run_point, [(*point_args(p), directory) for p in points], workers)
+    points: Sequence,
+    directory: str,
+    deliver: Deliver,
+    workers: int | None = None,
+    threads: int | None = None,
+) -> None:
+    """Deliver each point's record as it finishes (one run per job)."""
+    jobs = [(*point_args(p), directory) for p in points]
+    run_jobs(run_point, jobs, deliver, workers, threads)

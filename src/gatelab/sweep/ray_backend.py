@@ -9,8 +9,10 @@ multi-node cluster, DIR must be on a shared file system. Records are appended by
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from gatelab.faults import Interrupted
 
 from .worker import point_args, run_point, set_threads
 
@@ -23,10 +25,14 @@ def _remote_job(threads: int, function: Callable[..., Any], *job: Any) -> Any:
 def run_ray_jobs(
     function: Callable[..., Any],
     jobs: Sequence[tuple],
+    deliver: Callable[[Any], None],
     workers: int | None = None,
     address: str | None = None,
-) -> Iterator[Any]:
-    """Yield ``function(*job)`` for each job as its Ray task finishes (one CPU per task)."""
+    threads: int = 1,
+) -> None:
+    """``deliver(function(*job))`` for each job as its Ray task finishes (`threads` CPUs and
+    torch threads per task). Interrupted, it delivers the tasks that had finished, cancels the
+    rest and shuts the runtime down."""
     try:
         import ray
     except ImportError:
@@ -37,20 +43,33 @@ def run_ray_jobs(
             ray.init(address=address, log_to_driver=False)
         else:
             ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    pending: list = []
     try:
-        remote = ray.remote(num_cpus=1)(_remote_job)
-        pending = [remote.remote(1, function, *job) for job in jobs]
+        remote = ray.remote(num_cpus=threads)(_remote_job)
+        pending = [remote.remote(threads, function, *job) for job in jobs]
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
-            yield ray.get(done[0])
+            deliver(ray.get(done[0]))
+    except Interrupted:
+        finished, pending = ray.wait(pending, num_returns=len(pending), timeout=0)
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        for ref in finished:
+            deliver(ray.get(ref))
+        raise
     finally:
         if started:
             ray.shutdown()
 
 
 def run_ray(
-    points: Sequence, directory: str, workers: int | None = None, address: str | None = None
-) -> Iterator[dict[str, Any]]:
-    """Yield each point's record as its Ray task finishes."""
+    points: Sequence,
+    directory: str,
+    deliver: Callable[[Any], None],
+    workers: int | None = None,
+    address: str | None = None,
+    threads: int = 1,
+) -> None:
+    """Deliver each point's record as its Ray task finishes."""
     jobs = [(*point_args(p), directory) for p in points]
-    yield from run_ray_jobs(run_point, jobs, workers, address)
+    run_ray_jobs(run_point, jobs, deliver, workers, address, threads)

@@ -14,7 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from gatelab._io import atomic_write_json
-from gatelab.results import RecordWriter, read_records
+from gatelab._io import check_writable as probe_writable
+from gatelab.faults import Interrupted, store_error
+from gatelab.results import (
+    RECORDS,
+    DirectoryLock,
+    RecordWriter,
+    read_records,
+    read_sweep_file,
+    refuse_links,
+)
 
 from .spec import SweepSpec
 
@@ -25,7 +34,8 @@ EXECUTORS = ("local", "ray", "ensemble", "ray-ensemble")
 
 
 def pending(spec: SweepSpec, directory: str | Path, retry_failed: bool = False) -> list:
-    """The grid points of `spec` without a final record in `directory`."""
+    """The grid points of `spec` without a final record in `directory` (records come from the
+    driver only: a run whose record is missing runs again, from its result.json if it has one)."""
     final = {"ok", "diverged"} if retry_failed else {"ok", "diverged", "failed"}
     done = {r["run_id"] for r in read_records(directory) if r.get("status") in final}
     return [p for p in spec.points if p.run_id not in done]
@@ -45,49 +55,135 @@ def run_sweep(
 ) -> list[dict[str, Any]]:
     """Run every pending point of `spec`, appending records to ``directory``; returns all of
     the directory's records for this spec's points. `ensemble_size` caps the members of a
-    group for the ensemble executors (default: all runs that can train together)."""
+    group for the ensemble executors (default: all runs that can train together).
+
+    Before any training the directory is checked (writable, no links, not locked by another
+    sweep) and locked for the sweep's life. An environment error (full disk, read-only) raises
+    :class:`gatelab.faults.StoreError` and records nothing for the runs in progress; SIGINT or
+    SIGTERM inside :func:`gatelab.faults.interruptible` stops the workers, records the runs that
+    finished and raises :class:`gatelab.faults.Interrupted` with ``recorded``/``pending`` set.
+    """
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; use {', '.join(EXECUTORS)}")
     if ensemble_size is not None and "ensemble" not in executor:
         raise ValueError("--ensemble-size needs --executor ensemble or ray-ensemble")
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(directory / SPEC_FILE, _spec_json(spec))
-    todo = pending(spec, directory, retry_failed)
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
-    writer = RecordWriter(directory)
-    total = len(spec.points)
-    log(
-        f"{spec.name}: {total} runs, {total - len(todo)} already done, {len(todo)} to run "
-        f"({executor} executor)"
-    )
-    if todo:
+    stored = read_sweep_file(directory) if directory.is_dir() else None
+    description = _spec_json(spec)
+    todo = pending(spec, directory, retry_failed) if directory.is_dir() else list(spec.points)
+    if not todo and _same_points(stored, description):  # nothing to write: read-only works
+        log(f"{spec.name}: {len(spec.points)} runs, all done")
+        return _records_of(spec, directory)
+    check_writable(directory)
+    with DirectoryLock(directory):
+        todo = pending(spec, directory, retry_failed)  # another sweep may have added records
+        threads = _threads(stored, workers, executor, log)
+        description["threads_per_run"] = threads
+        _write(directory / SPEC_FILE, description)
+        total = len(spec.points)
+        log(
+            f"{spec.name}: {total} runs, {total - len(todo)} already done, {len(todo)} to run "
+            f"({executor} executor, {threads} thread{'s' if threads > 1 else ''} per run)"
+        )
+        if todo:
+            recorder = _Recorder(spec, directory, len(todo), progress, log)
+            options = (workers, threads, ray_address, ensemble_size)
+            _execute(spec, todo, directory, executor, options, recorder)
+    return _records_of(spec, directory)
+
+
+class _Recorder:
+    """Appends each delivered record and shows progress; counts what this sitting recorded."""
+
+    def __init__(self, spec, directory: Path, total: int, progress, log) -> None:
+        self.spec, self.total, self.log = spec, total, log
+        self.writer = RecordWriter(directory)
+        self.bar = _bar(total, progress)
+        self.count = 0
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        record["sweep"] = self.spec.name
+        self.writer.append(record)
+        self.count += 1
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix_str(_short(record), refresh=False)
+        else:
+            self.log(f"[{self.count}/{self.total}] {_short(record)}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _execute(spec, todo, directory: Path, executor: str, options: tuple, recorder) -> None:
+    """Run `todo` on the executor, delivering records to `recorder`; an interrupt is re-raised
+    with what was recorded and what is left."""
+    workers, threads, ray_address, size = options
+    try:
         if "ensemble" in executor:
             from .ensemble import run_ensemble
 
-            records = run_ensemble(
-                spec.points, todo, str(directory), workers, ensemble_size, ray_address,
-                use_ray=executor == "ray-ensemble",
+            run_ensemble(
+                spec.points, todo, str(directory), recorder, workers, size, ray_address,
+                use_ray=executor == "ray-ensemble", threads=threads,
             )  # fmt: skip
         elif executor == "ray":
             from .ray_backend import run_ray
 
-            records = run_ray(todo, str(directory), workers, ray_address)
+            run_ray(todo, str(directory), recorder, workers, ray_address, threads)
         else:
             from .local import run_local
 
-            records = run_local(todo, str(directory), workers)
-        bar = _bar(len(todo), progress)
-        for count, record in enumerate(records, start=1):
-            record["sweep"] = spec.name
-            writer.append(record)
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix_str(_short(record), refresh=False)
-            else:
-                log(f"[{count}/{len(todo)}] {_short(record)}")
-        if bar is not None:
-            bar.close()
+            run_local(todo, str(directory), recorder, workers, threads)
+    except Interrupted as stop:
+        stop.detail = (
+            f"{recorder.count} run(s) recorded in this sitting in {directory / RECORDS}, "
+            f"{len(todo) - recorder.count} still to run; rerun the same command to resume "
+            "(runs in progress continue from their last checkpoint)"
+        )
+        raise
+    finally:
+        recorder.close()
+
+
+def check_writable(directory: Path) -> None:
+    """Refuse linked store files, then probe that `directory` takes writes (StoreError)."""
+    refuse_links(directory / RECORDS, directory / SPEC_FILE)
+    probe_writable(directory)
+
+
+def _threads(stored: dict | None, workers: int | None, executor: str, log) -> int:
+    """Torch threads per run: the sweep's recorded value on a resume (results depend on it,
+    so a sweep never mixes runs computed with different thread counts), else cores // workers
+    (1 for the Ray executors: one CPU per task)."""
+    from .local import default_threads
+
+    wanted = 1 if executor.startswith("ray") else default_threads(workers)
+    recorded = (stored or {}).get("threads_per_run")
+    if isinstance(recorded, int) and not isinstance(recorded, bool) and recorded >= 1:
+        if recorded != wanted:
+            log(
+                f"resuming with {recorded} thread(s) per run, as this sweep's runs so far were "
+                f"computed (not {wanted}): results depend on the thread count"
+            )
+        return recorded
+    return wanted
+
+
+def _write(path: Path, description: dict[str, Any]) -> None:
+    try:
+        atomic_write_json(path, description)
+    except OSError as error:
+        raise store_error(error, path) from None
+
+
+def _same_points(stored: dict | None, description: dict[str, Any]) -> bool:
+    return stored is not None and stored.get("points") == description["points"]
+
+
+def _records_of(spec: SweepSpec, directory: Path) -> list[dict[str, Any]]:
     ids = {p.run_id for p in spec.points}
     return [r for r in read_records(directory) if r["run_id"] in ids]
 

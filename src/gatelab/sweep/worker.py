@@ -7,6 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from gatelab.faults import is_environment_error, store_error
 from gatelab.tasks import RunConfig, objective_fields
 
 RUNS = "runs"
@@ -30,6 +31,8 @@ def run_point(
     try:
         record = run(RunConfig(**config), out, resume=True, log=lambda line: None, progress=False)
     except Exception as error:  # noqa: BLE001  (run() only raises for bad configs)
+        if is_environment_error(error):  # StoreError: stop the sweep, record nothing
+            raise store_error(error) from None
         record = {
             **config,
             "status": "failed",
