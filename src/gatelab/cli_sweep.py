@@ -75,7 +75,11 @@ def _sweep_and_report(spec, out: Path, args: argparse.Namespace, baseline: str |
     for label, board in leaderboards(frame, base, sweep_axes(frame), args.alpha):
         print(f"\n{label}:" if label else "")
         print(board.to_string(index=False))
-    path = write_report(out, out / "report", baseline=base, alpha=args.alpha)
+    try:
+        path = write_report(out, out / "report", baseline=base, alpha=args.alpha)
+    except OSError as error:  # a finished sweep on a read-only disk still shows its table
+        print(f"\nreport not written: {out / 'report'}: {error.strerror or error}")
+        return 0
     print(f"\nreport: {path}")
     return 0
 

@@ -46,6 +46,7 @@ def default_out(config: Any) -> Path:
 
 def run_run(args: argparse.Namespace) -> int:
     from ._io import check_writable
+    from .faults import Interrupted
     from .tasks import RunConfig
     from .train import complete, run
 
@@ -72,7 +73,11 @@ def run_run(args: argparse.Namespace) -> int:
     out = args.out or default_out(config)
     check_writable(out)  # before training: where result.json goes must take writes
     quiet = (lambda line: None) if args.quiet else None
-    record = run(config, out, resume=args.resume, log=quiet)
+    try:
+        record = run(config, out, resume=args.resume, log=quiet)
+    except Interrupted as stop:
+        stop.detail = f"{stop.detail}; rerun the same command with --resume to continue"
+        raise
     if args.json:
         record = {k: v for k, v in record.items() if k != "traceback"}
         dump_json(record)

@@ -109,6 +109,14 @@ def test_paired_comparison_against_scipy_and_by_hand():
     assert "Wilcoxon's smallest p is 0.0625" in row["note"]  # 5 pairs cannot reach 0.05
 
 
+def test_only_the_baseline_gives_an_empty_comparison():
+    table = stats.paired_comparison(frame(runs("gelu", GELU_TEST)), "gelu")
+    assert table.empty and "verdict" in table.columns
+    assert stats.leaderboard(frame(runs("gelu", GELU_TEST)), "gelu")["verdict"].tolist() == [
+        "baseline"
+    ]
+
+
 def test_too_few_pairs_give_no_test():
     one = frame(runs("gelu", [0.9]), runs("silu", [0.95]))
     row = stats.paired_comparison(one, "gelu").iloc[0]

@@ -193,6 +193,8 @@ def paired_comparison(
                 **_pair(rows, base_by_setting.get(key(group[:-1])), metric, confidence),
             }
         )
+    if not rows_out:  # only the baseline was run
+        return pd.DataFrame(columns=columns)
     table = pd.DataFrame(rows_out)
     table = pd.concat(
         [_judge(part, alpha, power) for _, part in table.groupby("task", sort=True)],

@@ -68,8 +68,8 @@ def run_jobs(
                 ready = list(done)
             deliver(ready.pop().result())  # popped first: a record is never delivered twice
     except Interrupted:
+        finished = ready + [f for f in pending if f.done()]  # before the kill: results
         stop(pool, pending)
-        finished = ready + [f for f in pending if f.done() and not f.cancelled()]
         for future in finished:
             if future.exception() is None:
                 deliver(future.result())
@@ -81,12 +81,12 @@ def run_jobs(
 
 
 def stop(pool: ProcessPoolExecutor, pending: set) -> None:
-    """Cancel the queued jobs and terminate the workers now (an in-flight run keeps its last
-    checkpoint) instead of letting the pool work through its queue."""
-    for future in pending:
-        future.cancel()
+    """Terminate the workers now (an in-flight run keeps its last checkpoint) instead of
+    letting the pool work through its queue: the pool then fails every queued job as broken.
+    Queued futures are not cancelled first — Python 3.11's pool then raises InvalidStateError
+    in its manager thread when it fails the cancelled ones."""
     kill_workers()
-    pool.shutdown(wait=False, cancel_futures=True)
+    pool.shutdown(wait=False)
 
 
 def run_local(
