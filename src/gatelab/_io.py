@@ -66,7 +66,7 @@ def write_all(fd: int, data: bytes) -> None:
 def check_writable(directory: str | Path) -> None:
     """Create `directory` and write, fsync and remove a probe file in it — before any work
     whose result would go there; StoreError naming the path if the file system refuses."""
-    from .faults import store_error
+    from .faults import NotWritable
 
     directory = Path(directory)
     probe = directory / f".write-probe-{os.getpid()}"
@@ -80,4 +80,4 @@ def check_writable(directory: str | Path) -> None:
             os.close(fd)
             probe.unlink(missing_ok=True)
     except OSError as error:
-        raise store_error(error, directory) from None
+        raise NotWritable(error.errno, error.strerror or str(error), str(directory)) from None

@@ -51,6 +51,17 @@ class StoreError(OSError):
         )
 
 
+class NotWritable(StoreError):
+    """The output directory refused a probe write, before any work started."""
+
+    def __str__(self) -> str:
+        name = errno.errorcode.get(self.errno, "?") if self.errno else "?"
+        return (
+            f"cannot write to {self.filename}: {self.strerror} ({name}); nothing was run — "
+            "choose another --out or fix the directory, then run the command again"
+        )
+
+
 def is_environment_error(error: BaseException) -> bool:
     """Whether `error` is an OSError whose errno says the environment refused (ENOSPC, EROFS,
     EACCES, …), as opposed to an error of the run itself."""

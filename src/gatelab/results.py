@@ -169,7 +169,8 @@ class DirectoryLock:
 def _command() -> list[str]:
     import sys
 
-    return [Path(sys.argv[0]).name, *sys.argv[1:]][:8]
+    name = Path(sys.argv[0]).name
+    return ["gatelab" if name in ("__main__.py", "gatelab") else name, *sys.argv[1:]][:8]
 
 
 def _cut_partial_tail(path: Path) -> None:

@@ -78,11 +78,13 @@ def group_alive(pgid: int) -> bool:
 # --- interrupts ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("trial", range(3))
-def test_ctrl_c_at_a_random_moment_records_what_finished_and_a_rerun_completes(tmp_path, trial):
+@pytest.mark.parametrize(("trial", "executor"), [(0, "local"), (1, "local"), (2, "ensemble")])
+def test_ctrl_c_at_a_random_moment_records_what_finished_and_a_rerun_completes(
+    tmp_path, trial, executor
+):
     spec, out = write_spec(tmp_path), tmp_path / "out"
     sweep = gatelab("sweep", str(spec), "--out", str(out), "--workers", "2",
-                    start_new_session=True)  # fmt: skip
+                    "--executor", executor, start_new_session=True)  # fmt: skip
     time.sleep(random.Random(trial).uniform(4.0, 14.0))
     os.killpg(sweep.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole group
     sent = time.monotonic()
@@ -97,7 +99,9 @@ def test_ctrl_c_at_a_random_moment_records_what_finished_and_a_rerun_completes(t
     recorded = assert_whole_and_unique(out)
     assert f"interrupted (SIGINT): {len(recorded)} run(s) recorded in this sitting" in message
     assert f"{RUNS - len(recorded)} still to run; rerun the same command to resume" in message
-    code, _, err = finish(gatelab("sweep", str(spec), "--out", str(out), "--workers", "2"))
+    code, _, err = finish(
+        gatelab("sweep", str(spec), "--out", str(out), "--workers", "2", "--executor", executor)
+    )
     assert code == 0, err
     assert f"{len(recorded)} already done, {RUNS - len(recorded)} to run" in err
     assert_whole_and_unique(out, RUNS)
@@ -256,7 +260,11 @@ def test_a_read_only_directory_is_refused_before_training_and_a_done_sweep_still
     more.write_text(SPEC.format(epochs=3).replace("seeds = 2", "seeds = 3"), encoding="utf-8")
     started = time.monotonic()
     code, _, err = finish(gatelab("sweep", str(more), "--out", str(out)))
-    assert code == 1 and "Read-only file system (EROFS)" in err and "Traceback" not in err
+    assert (
+        code == 1
+        and f"cannot write to {out}: Read-only file system (EROFS)" in err
+        and "Traceback" not in err
+    )
     assert time.monotonic() - started < 20  # refused before loading data or training
     code, _, err = finish(gatelab("run", "mnist-mlp", "--scale", "smoke", "--dataset",
                                   "synthetic", "--out", str(tmpfs / "run")))  # fmt: skip
