@@ -482,13 +482,14 @@ add_demo = _registrar(".cli_sweep", "add_demo")
 add_tasks = _registrar(".cli_train", "add_tasks")
 add_run = _registrar(".cli_train", "add_run")
 add_sweep = _registrar(".cli_sweep", "add_sweep")
+add_reproduce = _registrar(".cli_sweep", "add_reproduce")
 add_report = _registrar(".report.cli", "add_report")
 add_bench = _registrar(".bench", "add_bench")
 
 #: Registrars of the subcommands, in `gatelab --help` order; append new ones here.
 COMMANDS: list[Registrar] = [
-    add_demo, add_list, add_show, add_analyze, add_tasks, add_run, add_sweep, add_report,
-    add_bench,
+    add_demo, add_list, add_show, add_analyze, add_tasks, add_run, add_sweep, add_reproduce,
+    add_report, add_bench,
 ]  # fmt: skip
 
 

@@ -115,10 +115,10 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _executor_options(parser: argparse.ArgumentParser) -> None:
+def _executor_options(parser: argparse.ArgumentParser, default: str = "local") -> None:
     parser.add_argument(
         "--executor",
-        default="local",
+        default=default,
         choices=("local", "ray", "ensemble", "ray-ensemble"),
         help="local: one run per worker process; ray: one run per Ray task; ensemble: runs "
         "that differ only in seed, lr and dropout train as one stacked model per worker "
@@ -173,3 +173,54 @@ def add_demo(subparsers: Any) -> None:
     parser.add_argument("--out", type=Path, default=Path("gatelab-demo"), metavar="DIR")
     add_alpha(parser)
     _executor_options(parser)
+
+
+def run_reproduce(args: argparse.Namespace) -> int:
+    from .reproduce import PROTOCOLS, get_protocol, reproduce
+
+    if args.list or args.name is None:
+        for protocol in PROTOCOLS.values():
+            print(
+                f"{protocol.name:<14} {protocol.title}\n{'':<14} full ≈ {protocol.minutes:g} min, "
+                f"--quick ≈ {protocol.quick_minutes:g} min on 2 CPU cores"
+            )
+        return 0
+    try:
+        get_protocol(args.name)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    variant = "quick" if args.quick else "full"
+    out = args.out or Path("gatelab-reproduce") / (args.name + ("-quick" if args.quick else ""))
+    path = reproduce(
+        args.name, out, variant=variant, executor=args.executor, workers=args.workers,
+        ensemble_size=args.ensemble_size, alpha=args.alpha,
+    )  # fmt: skip
+    print(path.read_text(encoding="utf-8"))
+    print(f"reproduction: {path}")
+    return 0
+
+
+def add_reproduce(subparsers: Any) -> None:
+    parser = add_command(
+        subparsers,
+        "reproduce",
+        run_reproduce,
+        help="run a paper's protocol kept in the repo and judge its claims (--list names them)",
+        description="Run a named reproduction (a sweep kept in gatelab/reproduce/protocols), "
+        "resumable, with the ensemble executor; write the sweep report, the claims' verdicts, "
+        "the deviations from the paper, the command, wall time, machine and versions, and a "
+        "CSV of the runs to OUT/report.",
+    )
+    parser.add_argument("name", nargs="?", metavar="NAME", help="gelu-mnist, gelu-ae, …")
+    parser.add_argument("--list", action="store_true", help="name the protocols and their times")
+    parser.add_argument(
+        "--quick", action="store_true", help="the quick variant: mnist-5k, few epochs (< 5 min)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="results directory (default: gatelab-reproduce/NAME)",
+    )
+    add_alpha(parser)
+    _executor_options(parser, default="ensemble")
