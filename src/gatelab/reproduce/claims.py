@@ -12,7 +12,8 @@ that value at each activation's lr chosen on validation:
 - **consistent, not significant** — the claimed activation has the best median, but not every
   difference is significant;
 - **does not hold** — a rival has a better median, though not significantly;
-- **contradicted** — a rival is significantly better.
+- **contradicted** — a rival is significantly better;
+- **undecided (all tied)** — every activation has the same median (e.g. all stuck at chance).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .. import stats
 
 HOLDS, NOT_CONTRADICTED = "holds", "not contradicted"
 CONSISTENT = "consistent, not significant"
+UNDECIDED = "undecided (all tied)"
 NOT_HOLD, CONTRADICTED = "does not hold", "contradicted"
 
 #: A per-run value: (results row) → float (NaN when the run has none).
@@ -103,6 +105,8 @@ def best_outcome(
     evidence = _evidence(summary, paired, claimed)
     if any(v == stats.paired.BETTER for v in verdicts.values()):
         return CONTRADICTED, evidence
+    if medians.nunique() == 1:  # all tied (e.g. every one stuck at chance): nothing to judge
+        return UNDECIDED, evidence
     if medians.get(claimed, math.nan) != best:
         return NOT_HOLD, evidence
     if verdicts and all(v == stats.paired.WORSE for v in verdicts.values()):
