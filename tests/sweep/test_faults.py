@@ -114,6 +114,7 @@ def test_sigterm_stops_the_sweep_like_ctrl_c(tmp_path):
     sweep.send_signal(signal.SIGTERM)  # the driver only, as a service manager does
     code, _, err = finish(sweep, timeout=30)
     assert code == 143 and "Traceback" not in err and "interrupted (SIGTERM)" in err
+    assert "leaked" not in err  # the pool's queues are closed: no resource-tracker warning
     deadline = time.monotonic() + 10
     while group_alive(sweep.pid) and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
@@ -86,7 +87,11 @@ def stop(pool: ProcessPoolExecutor, pending: set) -> None:
     Queued futures are not cancelled first — Python 3.11's pool then raises InvalidStateError
     in its manager thread when it fails the cancelled ones."""
     kill_workers()
-    pool.shutdown(wait=False)
+    # Joining the pool's manager (it notices the dead workers at once) releases its queues'
+    # semaphores; without it the resource tracker warns of leaked ones after the exit line.
+    closer = threading.Thread(target=pool.shutdown, daemon=True)
+    closer.start()
+    closer.join(timeout=5)
 
 
 def run_local(
