@@ -322,3 +322,12 @@ def test_cli_does_not_import_heavy_extras():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_an_unknown_command_gets_the_closest_names(capsys):
+    from gatelab.cli import main
+
+    assert main(["lsit"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown command 'lsit' (did you mean list?)" in err and "reproduce" in err
+    assert main(["zzzz"]) == 2 and "did you mean" not in capsys.readouterr().err

@@ -570,10 +570,30 @@ def _show_store_warnings() -> None:
     warnings.showwarning = show
 
 
+def _unknown_command(parser: argparse.ArgumentParser, argv: list[str]) -> str | None:
+    """ "gatelab: error: unknown command 'lsit' (did you mean list?); …" for a first word that
+    is no command, else None (argparse's own message names no close match)."""
+    import difflib
+
+    if not argv or argv[0].startswith("-"):
+        return None
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    commands = list(action.choices)
+    if argv[0] in commands:
+        return None
+    close = difflib.get_close_matches(argv[0], commands, n=2, cutoff=0.5)
+    hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+    return f"{PROG}: error: unknown command {argv[0]!r}{hint}; commands: {', '.join(commands)}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with `argv` (default: sys.argv[1:]); returns the exit status."""
     parser = build_parser()
     argv = _attach_negative_values(sys.argv[1:] if argv is None else argv)
+    unknown = _unknown_command(parser, argv)
+    if unknown:
+        print(parser.format_usage() + unknown, file=sys.stderr)  # as argparse's own errors
+        return 2
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help, --version and argparse's usage errors (status 2)
