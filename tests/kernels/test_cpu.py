@@ -209,3 +209,20 @@ def test_dispatch_prefers_the_c_kernels_for_float32_and_compiles_the_rest():
     mish, mish_params = resolve("mish")
     assert select.select(mish, small32, mish_params) is None  # not in C: compiled from 2^16 on
     assert select.select(mish, large16.float(), mish_params) is select.COMPILED
+
+
+def test_the_cuda_probe_warning_of_inductor_is_quiet_on_a_cpu_only_machine(caplog):
+    import logging
+
+    import torch
+
+    from gatelab.kernels import cpu
+
+    if torch.cuda.is_available():
+        pytest.skip("the warning is only silenced where CUDA is absent")
+    logger = logging.getLogger("torch.utils.cpp_extension")
+    with caplog.at_level(logging.WARNING, logger=logger.name):
+        with cpu._quiet_cuda_probe():
+            logger.warning("No CUDA runtime is found, using CUDA_HOME='/usr/local'")
+        logger.warning("outside")
+    assert [r.getMessage() for r in caplog.records] == ["outside"]

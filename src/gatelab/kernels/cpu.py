@@ -30,6 +30,7 @@ switches both off (the exact float64 path, 0.5 ulp, then serves every call).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -138,6 +139,21 @@ def _backward_source(formula: Callable, params: Mapping[str, Any], dtype: torch.
     return backward_kernel
 
 
+@contextlib.contextmanager
+def _quiet_cuda_probe():
+    """Inductor imports torch.utils.cpp_extension, which logs "No CUDA runtime is found, using
+    CUDA_HOME=…" on a CPU-only machine with a CUDA toolkit directory — a warning about a GPU
+    this CPU kernel never uses, printed in the middle of a run's progress lines (issue 16)."""
+    logger = logging.getLogger("torch.utils.cpp_extension")
+    level = logger.level
+    if not torch.cuda.is_available():
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _build(key: tuple, source: Callable, example: tuple[Tensor, ...]) -> CompiledKernel:
     # Only the length is symbolic: with dynamic=True the activation's integer parameters (GEM's
     # N) became symbols too, and the kernel recomputed pow(ε, −1/2N) and the clamp bound with
@@ -147,7 +163,7 @@ def _build(key: tuple, source: Callable, example: tuple[Tensor, ...]) -> Compile
         torch._dynamo.mark_dynamic(tensor, 0)
     start = time.perf_counter()
     try:
-        with torch.no_grad():
+        with torch.no_grad(), _quiet_cuda_probe():
             compiled(*example)
     except Exception as error:  # noqa: BLE001 - any compiler failure means: use the exact path
         _log.warning(
