@@ -331,3 +331,14 @@ def test_an_unknown_command_gets_the_closest_names(capsys):
     err = capsys.readouterr().err
     assert "unknown command 'lsit' (did you mean list?)" in err and "reproduce" in err
     assert main(["zzzz"]) == 2 and "did you mean" not in capsys.readouterr().err
+
+
+def test_store_warnings_are_shown_by_one_handler_however_often_main_runs():
+    import warnings
+
+    from gatelab.cli import main
+
+    main(["list", "--json"])
+    first = warnings.showwarning
+    main(["list", "--json"])
+    assert warnings.showwarning is first and getattr(first, "gatelab_store", False)

@@ -560,6 +560,8 @@ def _show_store_warnings() -> None:
     from .results import StoreWarning
 
     default = warnings.showwarning
+    if getattr(default, "gatelab_store", False):  # installed by an earlier main() call
+        return
 
     def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
         if issubclass(category, StoreWarning):
@@ -567,6 +569,7 @@ def _show_store_warnings() -> None:
         else:
             default(message, category, filename, lineno, file, line)
 
+    show.gatelab_store = True
     warnings.showwarning = show
 
 

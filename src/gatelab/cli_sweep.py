@@ -178,7 +178,13 @@ def add_demo(subparsers: Any) -> None:
 def run_reproduce(args: argparse.Namespace) -> int:
     from .reproduce import PROTOCOLS, get_protocol, reproduce
 
-    if args.list or args.name is None:
+    if args.name is None and not args.list:
+        raise UsageError(
+            "name a protocol, e.g. gatelab reproduce gelu-mnist --quick; protocols: "
+            + ", ".join(PROTOCOLS)
+            + " (gatelab reproduce --list gives their times)"
+        )
+    if args.list:
         for protocol in PROTOCOLS.values():
             print(
                 f"{protocol.name:<14} {protocol.title}\n{'':<14} full ≈ {protocol.minutes:g} min, "

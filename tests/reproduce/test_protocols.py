@@ -138,3 +138,23 @@ def test_gelu_mnist_smoke_runs_end_to_end_with_verdicts_and_provenance(tmp_path)
     assert (report / "report.md").exists() and (
         report / "figures" / "noise_robustness.png"
     ).exists()
+
+
+def test_reproduce_without_a_name_says_what_to_name(capsys):
+    assert main(["reproduce", "--quick"]) == 2
+    assert "name a protocol" in capsys.readouterr().err
+
+
+def test_the_init_effect_pairs_only_finished_runs():
+    from gatelab.reproduce.protocols import _init_effect
+
+    rows = []
+    for init, accuracies in (("paper", [0.50, 0.52, 0.51]), ("gain", [0.60, None, 0.62])):
+        for seed, accuracy in enumerate(accuracies):
+            rows.append({
+                "task": "mnist-mlp", "activation": "relu", "seed": seed, "init": init,
+                "status": "ok" if accuracy is not None else "diverged",
+                "metric": "test_accuracy", "test_accuracy": accuracy or math.nan,
+            })  # fmt: skip
+    verdict = _init_effect(pd.DataFrame(rows))
+    assert "relu +10.5 pts" in verdict.evidence  # seeds 0 and 2 only: (0.10 + 0.11) / 2

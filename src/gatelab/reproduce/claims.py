@@ -87,7 +87,7 @@ def compared(
     values = [value(row) if row["status"] == stats.OK else math.nan for _, row in chosen.iterrows()]
     frame = chosen.assign(
         lr=chosen["chosen_lr"], value=values, metric="value", val_metric="value",
-        higher_is_better=higher_is_better, status=chosen["status"],
+        higher_is_better=higher_is_better,
     )  # fmt: skip
     frame.attrs = {}
     summary = stats.summarize(frame, extra_axes=tuple(extra_axes))

@@ -205,7 +205,8 @@ def _init_effect(runs: pd.DataFrame) -> Verdict:
     """Per activation the seed-paired accuracy difference gain − paper, Holm-adjusted."""
     rows = []
     for name, group in runs.groupby("activation", sort=False):
-        by = {i: g.set_index("seed")[g["metric"].iloc[0]] for i, g in group.groupby("init")}
+        # ok runs with a finite metric only (a diverged run has none to pair)
+        by = {i: stats.summary.by_seed(g, g["metric"].iloc[0]) for i, g in group.groupby("init")}
         if {"paper", "gain"} <= set(by):
             seeds = by["gain"].index.intersection(by["paper"].index)
             d = (by["gain"][seeds] - by["paper"][seeds]).astype(float).to_numpy()
