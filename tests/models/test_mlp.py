@@ -141,6 +141,29 @@ def test_a_gain_initialised_layer_keeps_the_second_moment_of_normal_inputs():
         assert float(y.pow(2).mean()) == pytest.approx(1.0, rel=0.05), activation
 
 
+def test_the_gain_init_compensates_the_second_moment_of_unnormalised_inputs():
+    """Pixels in [0, 1] (E[x²] ≈ 1/3 for Unif[0, 1]): the first layer drawn with gain
+    1/√E[x²] gives pre-activations with E[y²] = 1 (He et al. 2015, eq. 7), not E[x²]."""
+    from gatelab.models.mlp import input_rms
+
+    torch.manual_seed(0)
+    x = torch.rand(8192, 512)  # E[x²] = 1/3 exactly
+    assert input_rms(x) == pytest.approx(1 / 3**0.5, rel=0.01)
+    plain = MLP(512, 10, hidden=512, depth=1, activation="gem(N=1)", init="gain")
+    scaled = MLP(
+        512, 10, hidden=512, depth=1, activation="gem(N=1)", init="gain", input_rms=input_rms(x)
+    )
+    with torch.no_grad():
+        assert float(plain.layers[0](x).pow(2).mean()) == pytest.approx(1 / 3, rel=0.05)
+        assert float(scaled.layers[0](x).pow(2).mean()) == pytest.approx(1.0, rel=0.05)
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), float("inf"), "1"])
+def test_a_bad_input_rms_is_refused(bad):
+    with pytest.raises(ValueError, match="input_rms must be a positive finite number"):
+        MLP(4, 2, init="gain", input_rms=bad)
+
+
 def test_the_paper_init_is_unchanged_and_an_unknown_init_names_the_choices():
     torch.manual_seed(0)
     a = MLP(20, 5, hidden=8, depth=2)

@@ -107,3 +107,27 @@ def test_mnist_tasks_take_mnist1d(tmp_path):
     assert record["status"] == "ok"
     assert record["metrics"]["test_mse"] > 0
     assert torch.isfinite(torch.tensor(record["metrics"]["test_mse"]))
+
+
+@pytest.mark.parametrize("name", ["mnist-mlp", "mnist-ae"])
+def test_the_gain_init_scales_the_first_layer_by_the_pixels_rms(name):
+    """init=gain on [0, 1] pixels: the first layer's std·√fan_in is 1/√E[x²] of the training
+    inputs (computed here from the data the task loads), the paper init is untouched."""
+    import dataclasses
+    import math
+
+    from gatelab.tasks import resolve_options
+    from gatelab.tasks.mnist import mnist_data
+
+    task = get_task(name)
+    config = RunConfig(name, activation="gem(N=1)", scale="smoke", options={"init": "gain"})
+    config = dataclasses.replace(config, options=resolve_options(task, config.options))
+    pixels = mnist_data(config).train[0]
+    expected = 1 / math.sqrt(float(pixels.double().square().mean()))
+    assert 2.5 < expected < 4.5  # MNIST digits: E[x²] ≈ 0.1
+    torch.manual_seed(0)
+    model = task.build(config, torch.device("cpu")).model
+    first = next(m for m in model.modules() if isinstance(m, torch.nn.Linear))
+    assert float(first.weight.std()) * math.sqrt(first.in_features) == pytest.approx(
+        expected, rel=0.03
+    )

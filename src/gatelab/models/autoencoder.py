@@ -15,14 +15,15 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 
 from ..modules import create
-from .mlp import check_init, check_positive, reset_chain_
+from .mlp import check_init, check_input_rms, check_positive, reset_chain_
 
 
 class Autoencoder(nn.Module):
     """Encoder in_features → widths[0] → … → widths[-1] (the code), decoder mirroring it back to
     in_features; a fresh ``gatelab.create(activation)`` after every Linear layer except the
     last, whose reconstruction is linear (§3.2). Inputs are flattened from dimension 1 and the
-    output has shape (batch, in_features). `init`: ``paper`` | ``kaiming`` | ``gain``."""
+    output has shape (batch, in_features). `init`: ``paper`` | ``kaiming`` | ``gain``
+    (`input_rms` = √E[x²] of the inputs sets the first layer's gain under ``gain``)."""
 
     def __init__(
         self,
@@ -30,9 +31,11 @@ class Autoencoder(nn.Module):
         widths: Sequence[int] = (1000, 500, 250, 30),
         activation: str = "gelu",
         init: str = "paper",
+        input_rms: float = 1.0,
     ) -> None:
         super().__init__()
         self.activation, self.init = activation, check_init(init)
+        self.input_rms = check_input_rms(input_rms)
         widths = tuple(widths)
         if not widths:
             raise ValueError("widths must name at least one layer, e.g. (1000, 500, 250, 30)")
@@ -47,7 +50,8 @@ class Autoencoder(nn.Module):
     def reset_parameters(self) -> None:
         """Every Linear layer by ``self.init`` (gatelab.models.mlp.init_linear_); ``paper``:
         unit-norm rows and zero biases (mnist_ae.py)."""
-        reset_chain_([module for _, module in self.chain()], self.init, self.activation)
+        layers = [module for _, module in self.chain()]
+        reset_chain_(layers, self.init, self.activation, self.input_rms)
 
     def chain(self) -> list[tuple[str, nn.Module]]:
         """The layers in forward order after ``flatten(1)`` (gatelab.ensemble stacks them)."""

@@ -14,7 +14,8 @@ paper's size), drawn with a fixed seed shared by every run.
 
 Option ``init`` (all three): ``paper`` (unit-norm weight rows, the paper's code; default),
 ``kaiming`` (He normal) or ``gain`` (variance-preserving, scaled by ``gatelab.init_gain`` of
-the run's activation) — see :func:`gatelab.models.mlp.init_linear_`.
+the run's activation, the first layer by 1/√E[x²] of the training inputs) — see
+:func:`gatelab.models.mlp.init_linear_`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,13 @@ def mnist_data(config: RunConfig) -> TensorData:
     return TensorData(train, val, test, splits.num_classes, splits.name, splits.source)
 
 
+def first_layer_rms(config: RunConfig, data: TensorData) -> float:
+    """√E[x²] of the training inputs under init ``gain`` (1 otherwise: unused)."""
+    from gatelab.models.mlp import input_rms
+
+    return input_rms(data.train[0]) if config.options["init"] == "gain" else 1.0
+
+
 def build_mlp(config: RunConfig, device: torch.device, dropout: float) -> Experiment:
     from gatelab.models.mlp import MLP
 
@@ -52,6 +60,7 @@ def build_mlp(config: RunConfig, device: torch.device, dropout: float) -> Experi
         activation=config.activation,
         dropout=dropout,
         init=config.options["init"],
+        input_rms=first_layer_rms(config, data),
     )
     return Experiment(model, data, "classify", 128, adam, constant)
 
@@ -99,7 +108,10 @@ def build_mnist_ae(config: RunConfig, device: torch.device) -> Experiment:
         data.source,
     )
     model = Autoencoder(
-        data.train[0].shape[1], activation=config.activation, init=config.options["init"]
+        data.train[0].shape[1],
+        activation=config.activation,
+        init=config.options["init"],
+        input_rms=first_layer_rms(config, data),
     )
     return Experiment(model, data, "reconstruct", 64, adam, constant)
 
