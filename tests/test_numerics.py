@@ -127,3 +127,27 @@ def test_inputs_are_never_modified():
         before, version = x.detach().clone(), x._version
         gatelab.create(name)(x).sum().backward()
         assert x._version == version and torch.equal(x.detach(), before), name
+
+
+@pytest.mark.parametrize("torch_dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("sigma", [1e30, 1e300, 1e305, 1e306, 1.7e308])
+def test_gelu_general_stays_finite_for_huge_sigma(sigma, torch_dtype):
+    """x·Φ(x/σ) with σ ≫ |x|: 50-digit mpmath (at x = 0.5 it is 0.25; Dekker's split of σ
+    used to overflow into NaN from σ ≈ 1e300)."""
+    import mpmath
+
+    mpmath.mp.dps = 50
+    values = [0.5, -3.0, 1e30, -1e38]
+    x = torch.tensor(values, dtype=torch_dtype)
+    y = gatelab.get_fn(f"gelu_general(sigma={sigma!r})")(x)
+    for got, v in zip(y.tolist(), x.tolist()):
+        exact = float(mpmath.mpf(v) * mpmath.ncdf(mpmath.mpf(v) / mpmath.mpf(sigma)))
+        assert got == pytest.approx(exact, rel=4e-7 if torch_dtype == torch.float32 else 1e-15)
+
+
+@pytest.mark.parametrize(
+    "spec", ["gelu_general(sigma=1e306, learnable=True)", "gelu_general(mu=1e300, learnable=True)"]
+)
+def test_a_learnable_parameter_that_overflows_its_dtype_is_refused(spec):
+    with pytest.raises(ValueError, match="overflows torch.float32"):
+        gatelab.create(spec)

@@ -123,5 +123,15 @@ def get_fn(spec: str | Spec, **overrides: Any) -> BoundFunction:
     return BoundFunction(entry, bound)
 
 
-def scalar_parameter(value: float, dtype: torch.dtype | None = None) -> nn.Parameter:
-    return nn.Parameter(torch.tensor(float(value), dtype=dtype or torch.get_default_dtype()))
+def scalar_parameter(
+    value: float, dtype: torch.dtype | None = None, name: str = "parameter"
+) -> nn.Parameter:
+    """A learnable scalar; a value the dtype cannot hold (it would become ±inf) is a ValueError."""
+    tensor = torch.tensor(float(value), dtype=dtype or torch.get_default_dtype())
+    if not bool(tensor.isfinite()):
+        limit = torch.finfo(tensor.dtype).max
+        raise ValueError(
+            f"{name} = {value!r} overflows {tensor.dtype} (largest {limit:.4g}) as a learnable "
+            "parameter; use a smaller value or learnable=False"
+        )
+    return nn.Parameter(tensor)

@@ -154,9 +154,22 @@ def _standardise(x: Tensor, mu, sigma) -> tuple[Tensor, Tensor | None]:
         return z, None
     d, d_lo = two_sum(x, -mu)
     zc = z.clamp(-_GAUSS_CUT, _GAUSS_CUT)
+    # Dekker's split in two_prod multiplies by 2²⁷ + 1 and overflows (inf − inf = NaN) for
+    # σ ≳ 1e300: the residual is taken on d and σ scaled by the same power of two, which is exact
+    # (σ ≤ 1 is left alone, so d never overflows; d may underflow only where |z| < 2⁻⁹⁰⁰).
+    scale = _power_of_two_at_most_one(sigma)
+    d, d_lo, sigma = d * scale, d_lo * scale, sigma * scale
     p, p_lo = two_prod(zc, sigma)
     z_lo = (((d - p) - p_lo) + d_lo) / sigma
     return zc, torch.where(z.abs() < _GAUSS_CUT, z_lo, torch.zeros_like(z_lo))
+
+
+def _power_of_two_at_most_one(sigma):
+    """2^−e with σ = m·2^e, m ∈ [0.5, 1), for σ > 1, else 1 (a float or a tensor like σ)."""
+    if isinstance(sigma, Tensor):
+        exponent = torch.frexp(sigma).exponent.clamp(min=0)
+        return torch.ldexp(torch.ones_like(sigma), -exponent)
+    return math.ldexp(1.0, -max(math.frexp(sigma)[1], 0))
 
 
 def gelu_general(x: Tensor, mu=0.0, sigma=1.0, learnable: bool = False) -> Tensor:
@@ -192,8 +205,9 @@ class GaussianGELU(Activation):
     def __init__(self, spec="gelu_general", **params) -> None:
         super().__init__(spec, **params)
         if self.params["learnable"]:
-            self.mu = scalar_parameter(self.params["mu"])
-            self.log_sigma = scalar_parameter(math.log(self.params["sigma"]))
+            self.mu = scalar_parameter(self.params["mu"], name="mu")
+            self.log_sigma = scalar_parameter(math.log(self.params["sigma"]), name="log σ")
+            scalar_parameter(self.params["sigma"], name="sigma")  # σ = exp(log σ) must fit too
 
     def tensor_params(self, x: Tensor) -> dict[str, Tensor]:
         if not self.params["learnable"]:

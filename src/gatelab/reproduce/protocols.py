@@ -244,6 +244,9 @@ GEM_ABLATION = Protocol(
         "network (8×128, Adam, batch 128), lr 1e-3, 3 seeds, 20 epochs, no dropout.",
         "Full Fashion-MNIST stands in for MNIST, so the paper's 99.23 % is not comparable "
         "in level; the claims are judged as comparisons.",
+        "The GEM paper does not state its initialisation. 'gain' is gatelab's: He et al.'s "
+        "variance-preserving N(0, g²/fan_in) with g = gatelab.init_gain(activation) for "
+        "layers fed by the activation and g = 1/√E[x²] of the training pixels for the first.",
     ),
     questions=gem_questions,
     quick={"dataset": "mnist-5k", "epochs": 5},
