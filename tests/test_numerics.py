@@ -151,3 +151,12 @@ def test_gelu_general_stays_finite_for_huge_sigma(sigma, torch_dtype):
 def test_a_learnable_parameter_that_overflows_its_dtype_is_refused(spec):
     with pytest.raises(ValueError, match="overflows torch.float32"):
         gatelab.create(spec)
+
+
+def test_prelu_refuses_an_unbounded_channel_count_and_an_overflowing_slope():
+    with pytest.raises(ValueError, match="num_parameters' of prelu must be a positive integer ≤"):
+        gatelab.create("prelu(num_parameters=2147483647)")
+    with pytest.raises(ValueError, match="init = 1e\\+308 overflows torch.float32"):
+        gatelab.create("prelu(init=1e308)")
+    module = gatelab.create("prelu(num_parameters=3, init=0.1)")
+    assert module.weight.tolist() == pytest.approx([0.1] * 3)

@@ -132,6 +132,6 @@ def scalar_parameter(
         limit = torch.finfo(tensor.dtype).max
         raise ValueError(
             f"{name} = {value!r} overflows {tensor.dtype} (largest {limit:.4g}) as a learnable "
-            "parameter; use a smaller value or learnable=False"
+            f"parameter; use a value of magnitude ≤ {limit:.4g}"
         )
     return nn.Parameter(tensor)

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .._precise import decay, extended, sigmoid, sigmoid_dd, sigmoid_times_complement, two_prod
-from ..modules import Activation
+from ..modules import Activation, scalar_parameter
 from ..registry import COMPILED_ONLY, Spec, positive, positive_int, real, register
 
 NAIR_HINTON = "Nair & Hinton, 'Rectified Linear Units Improve RBMs', ICML 2010"
@@ -55,13 +55,20 @@ def prelu_param_derivatives(x: Tensor, num_parameters: int = 1, init=0.25):
     return {"init": torch.clamp(x, max=0.0)}
 
 
+#: prelu's largest num_parameters: 2^20 channels (4 MiB of slopes in float32), far above any
+#: real network's widest layer (GPT-3's MLP: 49,152), yet it keeps a typo such as 2^31 − 1
+#: from allocating 8.9 GB for 35 s before failing.
+MAX_CHANNELS = 1 << 20
+
+
 class PReLU(Activation):
     """max(0, x) + a·min(0, x) with a learnable slope a, shared or one per channel (dim 1)."""
 
     def __init__(self, spec="prelu", **params) -> None:
         super().__init__(spec, **params)
         n = self.params["num_parameters"]
-        self.weight = torch.nn.Parameter(torch.full((n,), float(self.params["init"])))
+        slope = scalar_parameter(self.params["init"], name="init")  # refuses ±inf in float32
+        self.weight = torch.nn.Parameter(slope.detach().repeat(n))
 
     def tensor_params(self, x: Tensor) -> dict[str, Tensor]:
         n = self.params["num_parameters"]
@@ -228,7 +235,12 @@ _BASELINES = [
         forward=prelu,
         derivative=prelu_derivative,
         params=(
-            positive_int("num_parameters", 1, "1 (shared) or the number of channels (dim 1)"),
+            positive_int(
+                "num_parameters",
+                1,
+                "1 (shared) or the number of channels (dim 1)",
+                maximum=MAX_CHANNELS,
+            ),
             real("init", 0.25, "initial slope a for x < 0"),
         ),
         formula=r"\max(0, x) + a \min(0, x), \; a \text{ learnable}",
