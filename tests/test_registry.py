@@ -183,3 +183,31 @@ def test_functional_namespace():
 def test_integer_tensors_are_rejected_clearly():
     with pytest.raises(TypeError, match="floating"):
         gatelab.get_fn("gelu")(torch.tensor([1, 2]))
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "gem(N=" + "-" * 1000 + "1)",
+        "gem(N=1" + "+1" * 20000 + ")",
+        "gem(N=" + "-" * 100_000 + "1)",
+    ],
+)
+def test_an_overlong_spec_is_a_value_error_not_a_recursion_or_memory_error(spec):
+    with pytest.raises(ValueError, match="at most 256 are allowed"):
+        gatelab.create(spec)
+
+
+def test_the_longest_accepted_spec_still_parses_without_recursion():
+    spec = "gem(N=" + "-" * 240 + "1)"  # 248 characters of nested unary minus
+    with pytest.raises(ValueError, match="must be literal numbers"):
+        gatelab.create(spec)
+
+
+def test_a_spec_that_python_warns_about_gives_no_syntax_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="literal numbers or booleans, got '1 if 1 else 2'"):
+            gatelab.create("gem(N=1if 1 else 2)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import difflib
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -197,6 +198,10 @@ def lookup(name: str) -> Spec:
     )
 
 
+def _shortened(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _literal(node: ast.expr, source: str) -> Any:
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, bool, str)):
         return node.value
@@ -210,19 +215,32 @@ def _literal(node: ast.expr, source: str) -> Any:
         return -node.operand.value if isinstance(node.op, ast.USub) else node.operand.value
     raise ValueError(
         f"in spec {source!r}: parameter values must be literal numbers or booleans, "
-        f"got {ast.unparse(node)!r}"
+        f"got {_shortened(ast.unparse(node))!r}"
     )
+
+
+#: The longest spec string parse() accepts. The longest in the catalog's docs is 48 characters
+#: ("gelu_general(mu=0.1, sigma=2.5, learnable=True)"); without a bound, a 20,000-term
+#: expression or 10^5 nested minus signs made ast.parse raise RecursionError or MemoryError.
+MAX_SPEC_LENGTH = 256
 
 
 def parse(spec: str) -> tuple[str, tuple, dict[str, Any]]:
     """Split a spec string into (name, positional values, keyword values) without evaluating it."""
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError(f"an activation spec must be a non-empty string, got {spec!r}")
+    if len(spec) > MAX_SPEC_LENGTH:
+        raise ValueError(
+            f"activation spec is {len(spec)} characters long; at most {MAX_SPEC_LENGTH} are "
+            f"allowed (it starts {spec[:40]!r})"
+        )
     head, paren, tail = spec.strip().partition("(")
     text = head.strip().replace("-", "_") + paren + tail  # "quick-gelu" names "quick_gelu"
     try:
-        tree = ast.parse(text, mode="eval").body
-    except SyntaxError as error:
+        with warnings.catch_warnings():  # "1if 1 else 2" warns before it fails: say it once
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(text, mode="eval").body
+    except (SyntaxError, RecursionError, MemoryError) as error:
         raise ValueError(
             f"cannot parse activation spec {spec!r}: expected NAME or NAME(param=value, ...)"
         ) from error
