@@ -112,3 +112,25 @@ def test_every_implementation_keeps_half_types():
             fn = bench.implementation(spec, params, impl)
             if fn is not None:
                 assert fn(x).dtype == torch.bfloat16, (name, impl)
+
+
+@pytest.mark.parametrize("name", ["elu", "celu", "gelu_general"])
+def test_a_fused_kernel_that_skips_the_memory_mlp_leaves_its_memory_out(name):
+    """gatelab_cpu covers these entries at 2^16 elements but not at the MLP's 64×512
+    activations: the row is measured and its memory is None (it crashed with
+    'linear(): argument input must be Tensor, not NoneType')."""
+    from gatelab.kernels.select import select
+    from gatelab.registry import resolve
+
+    spec, params = resolve(name)
+    x = torch.randn(1 << 16)
+    if select(spec, x, params) is None:
+        pytest.skip(f"no fused CPU kernel covers {name} here")
+    settings = bench.Settings(warmup=1, repeats=1)
+    rows = bench.measure_activation(name, ["gatelab_cpu"], x, bench.measure_copy(x, settings),
+                                    settings)  # fmt: skip
+    assert {row.pass_ for row in rows} == set(bench.PASSES)
+    mlp_input = torch.empty(64, 512, requires_grad=True)
+    covered = select(spec, mlp_input, params) is not None
+    memory = next(row.peak_bytes for row in rows if row.pass_ == "forward+backward")
+    assert (memory is not None) == covered

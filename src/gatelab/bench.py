@@ -170,6 +170,17 @@ def _covered(impl: str, spec: Spec, params: dict[str, Any], x: Tensor) -> bool:
     return x.device.type == "cpu" and select(spec, x, params) is not None
 
 
+def _mlp_covered(
+    impl: str, spec: Spec, params: dict[str, Any], x: Tensor, settings: Settings
+) -> bool:
+    """Whether `impl` applies at the memory MLP's activation shape (batch, width): the fused CPU
+    kernels of COMPILED_ONLY entries (celu, elu, gelu_general, …) start at a size threshold the
+    MLP's activations may be under, and their memory is then left out (None), never measured
+    on another path under their name."""
+    probe = torch.empty(settings.mlp_batch, settings.mlp_width, device=x.device, dtype=x.dtype)
+    return _covered(impl, spec, params, probe.requires_grad_())
+
+
 def _first_calls_seconds(fn: Callable, x: Tensor) -> float | None:
     """Time of the first forward and forward+backward: includes compiling both kernels.
 
@@ -276,7 +287,11 @@ def measure_activation(
         for pass_, seconds in _pass_times(fn, x, settings).items():
             row = _row(label, impl, x, pass_, seconds, copy.seconds)
             row.compile_seconds = compile_seconds
-            if pass_ == "forward+backward" and settings.memory:
+            if (
+                pass_ == "forward+backward"
+                and settings.memory
+                and _mlp_covered(impl, spec, params, x, settings)
+            ):
                 row.peak_bytes = mlp_memory_bytes(fn, x.device, x.dtype, settings)
             rows.append(row)
     return rows
