@@ -145,6 +145,28 @@ def test_gelu_general_stays_finite_for_huge_sigma(sigma, torch_dtype):
         assert got == pytest.approx(exact, rel=4e-7 if torch_dtype == torch.float32 else 1e-15)
 
 
+@pytest.mark.parametrize("torch_dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "gelu_general(sigma=1e300)",
+        "gelu_general(sigma=4.5e306)",
+        "gelu_general(sigma=1.7e308)",
+        "gelu_general(sigma=3e38, learnable=True)",
+    ],
+)
+def test_gelu_general_limits_at_infinity_for_huge_sigma(spec, torch_dtype):
+    """The limits by hand: x·Φ(x/σ) → 0 as x → −inf (x·Φ ~ −σφ(x/σ)·σ/x → 0), f′ = Φ + (x/σ)φ
+    → 1 at +inf and 0 at −inf, for every σ; μ − 40σ and μ + 40σ overflowed to ±inf for
+    σ > 4.5e306, giving inf·0 = NaN."""
+    module = gatelab.create(spec).to(torch_dtype)
+    x = torch.tensor([-math.inf, math.inf], dtype=torch_dtype, requires_grad=True)
+    y = module(x)
+    (grad,) = torch.autograd.grad(y.sum(), x)
+    assert y[0].item() == 0.0 and y[1].item() == math.inf
+    assert grad.tolist() == [0.0, 1.0]
+
+
 @pytest.mark.parametrize(
     "spec", ["gelu_general(sigma=1e306, learnable=True)", "gelu_general(mu=1e300, learnable=True)"]
 )

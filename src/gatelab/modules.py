@@ -123,15 +123,21 @@ def get_fn(spec: str | Spec, **overrides: Any) -> BoundFunction:
     return BoundFunction(entry, bound)
 
 
+def check_fits(value: float, name: str, dtype: torch.dtype | None = None) -> float:
+    """value, if the dtype holds it as a finite number; else a ValueError naming the limit."""
+    dtype = dtype or torch.get_default_dtype()
+    if not bool(torch.tensor(float(value), dtype=dtype).isfinite()):  # rounds to ±inf, or NaN
+        limit = torch.finfo(dtype).max
+        raise ValueError(
+            f"{name} = {value!r} overflows {dtype} (largest {limit:.4g}) as a learnable "
+            f"parameter; use a value of magnitude ≤ {limit:.4g}"
+        )
+    return value
+
+
 def scalar_parameter(
     value: float, dtype: torch.dtype | None = None, name: str = "parameter"
 ) -> nn.Parameter:
     """A learnable scalar; a value the dtype cannot hold (it would become ±inf) is a ValueError."""
-    tensor = torch.tensor(float(value), dtype=dtype or torch.get_default_dtype())
-    if not bool(tensor.isfinite()):
-        limit = torch.finfo(tensor.dtype).max
-        raise ValueError(
-            f"{name} = {value!r} overflows {tensor.dtype} (largest {limit:.4g}) as a learnable "
-            f"parameter; use a value of magnitude ≤ {limit:.4g}"
-        )
-    return nn.Parameter(tensor)
+    dtype = dtype or torch.get_default_dtype()
+    return nn.Parameter(torch.tensor(check_fits(float(value), name, dtype), dtype=dtype))

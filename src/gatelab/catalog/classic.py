@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .._precise import decay, extended, sigmoid, sigmoid_dd, sigmoid_times_complement, two_prod
-from ..modules import Activation, scalar_parameter
+from ..modules import Activation, check_fits
 from ..registry import COMPILED_ONLY, Spec, positive, positive_int, real, register
 
 NAIR_HINTON = "Nair & Hinton, 'Rectified Linear Units Improve RBMs', ICML 2010"
@@ -67,8 +67,8 @@ class PReLU(Activation):
     def __init__(self, spec="prelu", **params) -> None:
         super().__init__(spec, **params)
         n = self.params["num_parameters"]
-        slope = scalar_parameter(self.params["init"], name="init")  # refuses ±inf in float32
-        self.weight = torch.nn.Parameter(slope.detach().repeat(n))
+        init = check_fits(self.params["init"], name="init")
+        self.weight = torch.nn.Parameter(torch.full((n,), float(init)))
 
     def tensor_params(self, x: Tensor) -> dict[str, Tensor]:
         n = self.params["num_parameters"]

@@ -31,7 +31,7 @@ from .._precise import (
     two_prod,
     two_sum,
 )
-from ..modules import Activation, scalar_parameter
+from ..modules import Activation, check_fits, scalar_parameter
 from ..registry import COMPILED_ONLY, GATED_KERNELS, Param, Spec, positive, real, register
 
 HENDRYCKS = "Hendrycks & Gimpel, 'Gaussian Error Linear Units (GELUs)', arXiv:1606.08415 (2016)"
@@ -173,15 +173,22 @@ def _power_of_two_at_most_one(sigma):
 
 
 def gelu_general(x: Tensor, mu=0.0, sigma=1.0, learnable: bool = False) -> Tensor:
-    lower = mu - _GAUSS_CUT * sigma  # below it Φ(z) = 0: keeps −inf·0 out
-    floored = torch.maximum(x, lower) if isinstance(lower, Tensor) else x.clamp(min=lower)
+    # Below μ − 40σ, Φ(z) = 0: flooring x there keeps −inf·0 out. The floor is kept finite in x's
+    # dtype, since 40σ overflows for σ > 4.5e306 (float64) or σ > 8.5e36 (a float32 parameter).
+    lowest = -torch.finfo(x.dtype).max
+    lower = mu - _GAUSS_CUT * sigma
+    if isinstance(lower, Tensor):
+        floored = torch.maximum(x, lower.clamp(min=lowest).to(x.dtype))
+    else:
+        floored = x.clamp(min=max(lower, lowest))
     return floored * ndtr(*_standardise(x, mu, sigma))
 
 
 def _general_terms(x: Tensor, mu, sigma) -> tuple[Tensor, Tensor, Tensor]:
-    """(z, Φ(z), x·φ(z)/σ) with x·φ kept finite for infinite x (φ is 0 there)."""
+    """(z, Φ(z), x·φ(z)/σ), x·φ(z) taken as 0 where Φ saturates (|z| ≥ 40: φ(40) underflows to 0
+    in float64, so x·φ is 0 there for finite x, and this keeps ±inf·0 out)."""
     z = ((x - mu) / sigma).clamp(-_GAUSS_CUT, _GAUSS_CUT)
-    x_eff = torch.where(z.abs() < _GAUSS_CUT, x, mu + sigma * z)
+    x_eff = torch.where(z.abs() < _GAUSS_CUT, x, torch.zeros_like(x))
     return z, ndtr(z), x_eff * normal_pdf(z) / sigma
 
 
@@ -207,7 +214,7 @@ class GaussianGELU(Activation):
         if self.params["learnable"]:
             self.mu = scalar_parameter(self.params["mu"], name="mu")
             self.log_sigma = scalar_parameter(math.log(self.params["sigma"]), name="log σ")
-            scalar_parameter(self.params["sigma"], name="sigma")  # σ = exp(log σ) must fit too
+            check_fits(self.params["sigma"], name="sigma")  # σ = exp(log σ) must fit too
 
     def tensor_params(self, x: Tensor) -> dict[str, Tensor]:
         if not self.params["learnable"]:
