@@ -17,8 +17,9 @@ pytest.importorskip("matplotlib")
 pytest.importorskip("scipy")
 
 from gatelab.cli import UsageError, build_parser  # noqa: E402
+from gatelab.cli.report import add as add_report  # noqa: E402
+from gatelab.cli.report import missing_report_extra  # noqa: E402
 from gatelab.report import render, tables  # noqa: E402
-from gatelab.report.cli import add_report, missing_report_extra  # noqa: E402
 from gatelab.results import METRICS, RecordWriter  # noqa: E402
 from report.test_figures import synthetic_results  # noqa: E402
 

@@ -29,7 +29,7 @@ def reproduce(
     out: str | Path,
     *,
     variant: str = "full",
-    executor: str = "ensemble",
+    executor: str | None = None,
     workers: int | None = None,
     ensemble_size: int | None = None,
     alpha: float = 0.05,
@@ -46,6 +46,7 @@ def reproduce(
     spec = parse_spec(protocol.spec(variant))
     out = Path(out)
     started = time.perf_counter()
+    executor = executor or protocol.executor
     if "ensemble" in executor:
         ensemble_size = ensemble_size or protocol.ensemble_size
     run_sweep(spec, out, executor=executor, workers=workers, ensemble_size=ensemble_size, log=log)

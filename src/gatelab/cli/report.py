@@ -2,7 +2,7 @@
 
 Reads the results store of a sweep directory (``gatelab.results.load``) and writes the report of
 :func:`gatelab.report.render.write_report` — tables, figures, published numbers beside ours —
-into OUT (default ``DIR/report``); prints the report's path. :func:`add_report` is the registrar
+into OUT (default ``DIR/report``); prints the report's path. :func:`add` is the registrar
 that ``gatelab.cli.COMMANDS`` lists; the report extra (pandas, scipy, matplotlib) is imported
 only when the command runs, and its absence is reported as a one-line usage error naming
 ``pip install 'gatelab[report]'``.
@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..cli import UsageError, add_alpha, add_command
+from .common import UsageError, add_alpha, add_command
 
 REPORT_INSTALL = "pip install 'gatelab[report]'"
 #: The modules of the report extra: an ImportError naming one of them means "not installed".
@@ -44,7 +44,7 @@ def run_report(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a directory")
     try:
-        from .render import write_report
+        from ..report.render import write_report
 
         try:
             path = write_report(
@@ -69,7 +69,7 @@ def run_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_report(subparsers: Any) -> None:
+def add(subparsers: Any) -> None:
     parser = add_command(
         subparsers,
         "report",

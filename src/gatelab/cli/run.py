@@ -1,8 +1,7 @@
-"""`gatelab run` and `gatelab tasks`: one training run of a named task, and the task list.
+"""`gatelab run TASK`: one training run of a named task.
 
     gatelab run mnist-mlp --activation gelu --dataset mnist-5k --epochs 3
     gatelab run resnet-norm --activation "e_gem(N=1, eps=1e-4)" --set norm=group --json
-    gatelab tasks [--json]
 
 The exit status is 0 for runs that end ``ok`` or ``diverged`` (a diverged run is a result),
 1 for ``failed`` runs (the error is printed) and 2 for bad arguments.
@@ -12,13 +11,12 @@ from __future__ import annotations
 
 import argparse
 import ast
-import json
 import re
 import sys
 from pathlib import Path
 from typing import Any
 
-from .cli import UsageError, add_command, dump_json, render_table
+from .common import UsageError, add_command, dump_json
 
 _RUN_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.=-]+")
 
@@ -45,10 +43,10 @@ def default_out(config: Any) -> Path:
 
 
 def run_run(args: argparse.Namespace) -> int:
-    from ._io import check_writable
-    from .faults import Interrupted
-    from .tasks import RunConfig
-    from .train import complete, run
+    from .._io import check_writable
+    from ..faults import Interrupted
+    from ..tasks import RunConfig
+    from ..train import complete, run
 
     options = dict(parse_assignment(item) for item in args.set or [])
     config = RunConfig(
@@ -107,7 +105,7 @@ def summary(record: dict[str, Any], out: Path) -> str:
     return "\n".join(lines)
 
 
-def add_run(subparsers: Any) -> None:
+def add(subparsers: Any) -> None:
     parser = add_command(
         subparsers,
         "run",
@@ -176,36 +174,3 @@ def add_run(subparsers: Any) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the result record as JSON")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch log lines")
-
-
-def run_tasks(args: argparse.Namespace) -> int:
-    from .tasks import TASKS
-
-    rows = [
-        {
-            "name": t.name,
-            "summary": t.summary,
-            "citation": t.citation,
-            "datasets": list(t.datasets),
-            "lr": t.lr,
-            "lr_grid": list(t.lr_grid),
-            "epochs": dict(t.epochs),
-            "metric": t.metric,
-            "options": {k: list(v) if isinstance(v, tuple) else v for k, v in t.options.items()},
-        }
-        for t in TASKS.values()
-    ]
-    if args.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
-        return 0
-    table = [
-        [[r["name"]], r["datasets"], [f"{r['lr']:g}"], [str(r["epochs"]["paper"])], [r["summary"]]]
-        for r in rows
-    ]
-    print(render_table(["task", "datasets", "lr", "epochs", "protocol"], table))
-    return 0
-
-
-def add_tasks(subparsers: Any) -> None:
-    parser = add_command(subparsers, "tasks", run_tasks, help="list the training tasks")
-    parser.add_argument("--json", action="store_true")
