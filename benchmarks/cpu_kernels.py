@@ -83,6 +83,10 @@ def main(argv: list[str] | None = None) -> None:
         rows = bench.run(names, ("gatelab_cpu", "naive"), numels=(SMALL, args.large),
                          settings=settings)  # fmt: skip
         for row in rows:
+            if row.error is not None:  # a failed measurement is reported, never averaged in
+                print(f"{row.activation} {row.impl} {row.numel} {row.pass_}: {row.error}",
+                      file=sys.stderr)  # fmt: skip
+                continue
             key = (row.activation, row.impl, row.numel, row.pass_)
             ratios[key].append(row.ratio_to_copy)
             seconds[key].append(row.seconds)

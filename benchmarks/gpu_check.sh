@@ -22,6 +22,6 @@ for dtype in float32 bfloat16; do
     --numel 16777216 --impls gatelab,native,naive --no-memory \
     2>&1 | tee "$out/bench-$dtype.md"
   timeout 100 gatelab bench gelu silu gem e_gem se_gem --device cuda --dtype "$dtype" \
-    --numel 16777216 --impls gatelab,native,naive --no-memory --json > "$out/bench-$dtype.json"
+    --numel 16777216 --impls gatelab,native,naive --no-memory --json > "$out/bench-$dtype.jsonl"
 done
 echo "wrote $out/"

@@ -3,39 +3,50 @@
 import contextlib
 import io
 import json
+import math
 
 import pytest
 import torch
 
 import gatelab
 from gatelab import bench, cli
+from gatelab.cli import bench as cli_bench
 
 ROW_KEYS = {"activation", "impl", "device", "dtype", "numel", "pass", "seconds", "gbps",
-            "ratio_to_copy", "peak_bytes", "compile_seconds", "copy_seconds"}  # fmt: skip
+            "ratio_to_copy", "peak_bytes", "compile_seconds", "copy_seconds",
+            "copy_into_seconds", "fraction_of_bandwidth", "ratio_to_native",
+            "error"}  # fmt: skip
 
 
-def run_cli(capsys, *argv):
-    parser = cli.build_parser([bench.add_bench])
+def run_cli(capsys, *argv, stderr=False):
+    parser = cli.build_parser([cli_bench.add])
     args = parser.parse_args(["bench", *argv])
     status = args.handler(args)
-    return status, capsys.readouterr().out
+    captured = capsys.readouterr()
+    return (status, captured.out, captured.err) if stderr else (status, captured.out)
+
+
+def json_lines(text):
+    """--json output: one JSON object per line (JSON Lines)."""
+    return [json.loads(line) for line in text.splitlines()]
 
 
 @pytest.fixture(scope="module")
 def json_rows():
-    parser = cli.build_parser([bench.add_bench])
+    parser = cli.build_parser([cli_bench.add])
     argv = ["bench", "e_gem", "gelu", "--numel", "1024", "--quick", "--json",
             "--impls", "gatelab,native,naive"]  # fmt: skip
     args = parser.parse_args(argv)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         assert args.handler(args) == 0
-    return json.loads(out.getvalue())
+    return json_lines(out.getvalue())
 
 
 def test_json_rows_have_the_documented_keys(json_rows):
     assert json_rows and all(set(row) == ROW_KEYS for row in json_rows)
     assert all(row["seconds"] > 0 and row["gbps"] > 0 for row in json_rows)
+    assert all(row["error"] is None for row in json_rows)
     found = {(r["activation"], r["impl"], r["pass"]) for r in json_rows}
     for impl in ("gatelab", "naive"):
         for pass_ in bench.PASSES:
@@ -55,6 +66,36 @@ def test_ratio_to_copy_uses_the_same_runs_copy(json_rows):
         assert row["gbps"] == pytest.approx(nbytes / row["seconds"] / 1e9)
         copy_gbps = 2 * 1024 * 4 / row["copy_seconds"] / 1e9  # the copy just before it
         assert row["ratio_to_copy"] == pytest.approx(row["gbps"] / copy_gbps)
+
+
+def test_both_copy_baselines_are_positive_and_finite(json_rows):
+    for row in json_rows:
+        for key in ("copy_seconds", "copy_into_seconds", "fraction_of_bandwidth"):
+            assert math.isfinite(row[key]) and row[key] > 0, (row["activation"], key)
+
+
+def test_fraction_of_bandwidth_is_over_the_copy_into_a_reused_buffer(json_rows):
+    for row in json_rows:
+        copy_into_gbps = 2 * 1024 * 4 / row["copy_into_seconds"] / 1e9
+        assert row["fraction_of_bandwidth"] == pytest.approx(row["gbps"] / copy_into_gbps)
+    (copy,) = [r for r in json_rows if r["impl"] == "copy"]  # the clone's share of copy_'s
+    assert copy["fraction_of_bandwidth"] == pytest.approx(
+        copy["copy_into_seconds"] / copy["copy_seconds"]
+    )
+
+
+def test_ratio_to_native_divides_natives_seconds_of_the_same_pass(json_rows):
+    seconds = {(r["activation"], r["impl"], r["pass"]): r["seconds"] for r in json_rows}
+    for row in json_rows:
+        native = seconds.get((row["activation"], "native", row["pass"]))
+        if row["activation"] == "gelu":
+            assert math.isfinite(row["ratio_to_native"]) and row["ratio_to_native"] > 0
+            assert row["ratio_to_native"] == pytest.approx(native / row["seconds"])
+        else:  # torch has no E-GEM; the copy row has no native op either
+            assert native is None and row["ratio_to_native"] is None
+    # native is measured first, so every gelu row already has its ratio when it streams out
+    gelu = [r["impl"] for r in json_rows if r["activation"] == "gelu"]
+    assert gelu[:3] == ["native"] * 3
 
 
 def test_memory_column_shows_the_lean_autograd(json_rows):
@@ -84,8 +125,84 @@ def test_table_output(capsys):
                           "--no-memory")  # fmt: skip
     lines = out.strip().splitlines()
     assert status == 0 and lines[0].split()[:3] == ["activation", "impl", "dtype"]
+    assert lines[0].split()[5:10] == ["ms", "GB/s", "×copy", "of", "BW"]
+    assert lines[0].split()[10] == "×native"
     assert lines[1].split()[:2] == ["copy", "copy"]
+    assert lines[1].split()[-1] == "-"  # a copy has no native op
     assert [line.split()[4] for line in lines[2:]] == list(bench.PASSES)
+    assert all(line.split()[-1] == "1.00" for line in lines[2:])  # native against itself
+
+
+def _fail_for(monkeypatch, activation, error):
+    """Make `implementation` raise `error` for one activation (by its spec name)."""
+    real = bench.implementation
+
+    def implementation(spec, params, impl):
+        if spec.name == activation:
+            raise error
+        return real(spec, params, impl)
+
+    monkeypatch.setattr(bench, "implementation", implementation)
+
+
+def test_a_failing_implementation_is_an_error_row_and_the_bench_goes_on(capsys, monkeypatch):
+    _fail_for(monkeypatch, "gelu", TypeError("bad\nargument"))
+    status, out, err = run_cli(capsys, "relu", "gelu", "silu", "--numel", "64", "--quick",
+                               "--impls", "native", "--no-memory", stderr=True)  # fmt: skip
+    lines = out.strip().splitlines()[1:]
+    assert status == 1
+    assert err.strip().splitlines()[-1] == "gatelab bench: 3 of 10 rows failed"
+    failed = [line for line in lines if line.startswith("gelu ")]
+    assert [line.split()[4] for line in failed] == list(bench.PASSES)
+    assert all(line.endswith("error: TypeError: bad argument") for line in failed)
+    for name in ("relu", "silu"):  # before and after the failure
+        assert [line.split()[4] for line in lines if line.startswith(f"{name} ")] == list(
+            bench.PASSES
+        )
+
+
+def test_json_streams_rows_measured_before_a_failure(capsys, monkeypatch):
+    """Rows are printed (and flushed) as they are measured: a crash that escaped the bench would
+    still leave every earlier row parseable on stdout."""
+    real = bench.median_seconds
+    calls = []
+
+    def median_seconds(run, device, settings, setup=None):
+        calls.append(None)
+        if len(calls) == 6:  # copy ×2 (group), copy ×2 (relu), relu's forward: then backward
+            raise RuntimeError("timer broke")
+        return real(run, device, settings, setup)
+
+    monkeypatch.setattr(bench, "median_seconds", median_seconds)
+    status, out, err = run_cli(capsys, "relu", "--numel", "64", "--quick", "--impls", "native",
+                               "--no-memory", "--json", stderr=True)  # fmt: skip
+    rows = json_lines(out)
+    assert status == 1 and "1 of 4 rows failed" in err
+    assert [(r["impl"], r["pass"], r["error"]) for r in rows] == [
+        ("copy", "copy", None),
+        ("native", "forward", None),
+        ("native", "backward", "RuntimeError: timer broke"),
+        ("native", "forward+backward", None),
+    ]
+    (broken,) = [r for r in rows if r["error"]]
+    for key in ("seconds", "gbps", "ratio_to_copy", "fraction_of_bandwidth", "ratio_to_native"):
+        assert broken[key] is None
+    assert rows[3]["ratio_to_native"] == 1.0  # forward+backward still has native's own time
+
+    class Escaped(KeyboardInterrupt):
+        pass
+
+    def interrupted(run, device, settings, setup=None):
+        if setup is not None:  # the first backward
+            raise Escaped
+        return real(run, device, settings, setup)
+
+    monkeypatch.setattr(bench, "median_seconds", interrupted)
+    with pytest.raises(Escaped):  # never caught
+        run_cli(capsys, "relu", "--numel", "64", "--quick", "--impls", "native,naive",
+                "--no-memory", "--json")  # fmt: skip
+    rows = json_lines(capsys.readouterr().out)
+    assert [(r["impl"], r["pass"]) for r in rows] == [("copy", "copy"), ("native", "forward")]
 
 
 @pytest.mark.parametrize(
@@ -93,7 +210,7 @@ def test_table_output(capsys):
     [
         (["gelu", "--dtype", "float8"], "--dtype 'float8'"),
         (["gelu", "--impls", "triton"], "--impls 'triton'"),
-        (["gelu", "--numel", "1"], "at least 2"),
+        (["gelu", "--numel", "1"], "--numel 1: sizes from 2 to"),
         (["geluu"], "unknown activation"),
     ],
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -107,7 +108,7 @@ def test_checkpoints_are_atomic_and_load_with_weights_only(tmp_path):
 
 
 def test_a_nan_loss_is_a_diverged_record_not_an_exception(tmp_path):
-    record = run(RunConfig(**{**SMOKE.__dict__, "lr": 1e12, "epochs": 3}), tmp_path, **QUIET)
+    record = run(RunConfig(**{**SMOKE.__dict__, "lr": 1e6, "epochs": 3}), tmp_path, **QUIET)
     assert record["status"] == "diverged"
     assert record["diverged_epoch"] in (1, 2, 3)
     assert len(record["history"]) == record["diverged_epoch"]
@@ -129,16 +130,16 @@ def test_a_missing_dataset_is_a_failed_record_naming_the_files(tmp_path):
     [
         ({"task": "mnist-mpl"}, "did you mean mnist-mlp"),
         ({"activation": "gelo"}, "gelu"),
-        ({"scale": "huge"}, "unknown scale"),
-        ({"dataset": "cifar10"}, "--dataset mnist-5k|"),
-        ({"options": {"dropuot": 0.5}}, "no option dropuot"),
-        ({"lr": -1.0}, "positive"),
-        ({"epochs": 0}, "at least 1"),
-        ({"device": "tpu"}, "unknown device"),
+        ({"scale": "huge"}, "scale = 'huge': one of 'smoke' | 'paper'"),
+        ({"dataset": "cifar10"}, "task mnist-mlp takes 'mnist-5k' | 'mnist'"),
+        ({"options": {"dropuot": 0.5}}, "no option 'dropuot'"),
+        ({"lr": -1.0}, "lr = -1.0: a number in (0, 1e+06]"),
+        ({"epochs": 0}, "epochs = 0: an integer from 1 to"),
+        ({"device": "tpu"}, "device = 'tpu': auto, cpu, cuda or cuda:N"),
     ],
 )
 def test_bad_configs_raise_before_anything_runs(change, message):
-    with pytest.raises(ValueError, match=message.replace("|", r"\|")):
+    with pytest.raises(ValueError, match=re.escape(message)):
         complete(RunConfig(**{**SMOKE.__dict__, **change}))
 
 

@@ -3,13 +3,33 @@
 For every activation and implementation — gatelab's exact path (``gatelab``), the fused CPU
 kernels (``gatelab_cpu``, :mod:`gatelab.kernels.cpu`), torch's native op (``native``), the
 naive composition of torch ops (``naive``) and ``torch.compile`` of that composition
-(``compiled``) — the median seconds of forward, backward and forward+backward, the effective
-bandwidth (forward reads x and writes y; backward reads x and dy and writes dx), and the ratio
-of that bandwidth to a plain copy (``x.clone()``: it allocates its output like the activations
-do) of the same tensor, measured again just before each activation (``copy_seconds``).
-Forward+backward rows also carry the memory of one forward+backward through a small MLP: peak
-allocated bytes on CUDA, bytes autograd saves for backward on the CPU (what activation memory
-consists of; see benchmarks/peak_memory.py).
+(``compiled``) — the median seconds of forward, backward and forward+backward and the effective
+bandwidth (forward reads x and writes y; backward reads x and dy and writes dx), set against two
+copies of the same tensor, both measured again just before each activation:
+
+- ``x.clone()`` (``copy_seconds``, ``ratio_to_copy``: this row's bandwidth over the clone's). It
+  allocates its output as the activations do, so it pays the page faults of fresh memory — on
+  this project's 2-core virtual machines ~12.5 of the ~16.5 ms of a clone of 2^24 float32 — and
+  it is a lenient bar: the fused C kernels measured 1.2–3.3× a clone there, so "≥ 0.9× copy"
+  says little about how close a kernel comes to the memory system's limit.
+- ``dst.copy_(x)`` into one reused buffer of the same size and dtype, allocated and written once
+  per tensor before any timing (``copy_into_seconds``, ``fraction_of_bandwidth``: this row's
+  bandwidth over the copy_'s). No page faults: this is the limit a streaming kernel can approach
+  (1.0; above it only where the tensors fit in a cache, at small sizes).
+
+``ratio_to_native`` is torch's native op's seconds over this row's for the same activation,
+dtype, size and pass (above 1: faster than torch), None where torch has no such op or it was not
+measured in the run; native is measured first in each activation so every row streams out with
+it. Forward+backward rows also carry the memory of one forward+backward through a small MLP:
+peak allocated bytes on CUDA, bytes autograd saves for backward on the CPU (what activation
+memory consists of; see benchmarks/peak_memory.py).
+
+Implementations that do not exist for an entry (no native op, no naive form, no fused CPU kernel
+for the call, a fused kernel that did not compile) are skipped: no row, not an error. An
+implementation that raises while it is built, timed or measured becomes a row with ``error``
+("TypeError: message", one line) and no numbers of its own, and the bench goes on; ``gatelab
+bench`` then exits 1. Rows are printed as they are measured (``--json``: one JSON object per
+line, JSON Lines), so a failure or an interrupt loses none that were measured.
 
 Timing follows the usual recipe (torch.utils.benchmark's): warm-up calls first (they include
 any compile; its time is reported separately), then the median of repeated calls, with
@@ -19,8 +39,6 @@ processes of a shared machine, not immune: repeat runs and compare.
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -31,7 +49,7 @@ import torch
 from torch import Tensor, nn
 
 from .modules import get_fn
-from .registry import Spec, names, resolve
+from .registry import Spec, resolve
 
 IMPLS = ("gatelab", "gatelab_cpu", "native", "naive", "compiled")
 COMPILED = ("gatelab_cpu", "compiled")  # rows report the time of their first calls
@@ -52,17 +70,19 @@ class Row:
     dtype: str
     numel: int
     pass_: str
-    seconds: float
-    gbps: float
-    ratio_to_copy: float
+    seconds: float | None  # None (and so every ratio) on an error row
+    gbps: float | None
+    ratio_to_copy: float | None
     peak_bytes: int | None = None
     compile_seconds: float | None = None
     copy_seconds: float | None = None  # the x.clone() this row's ratio_to_copy divides by
+    copy_into_seconds: float | None = None  # the dst.copy_(x) of fraction_of_bandwidth
+    fraction_of_bandwidth: float | None = None  # gbps / the copy_'s GB/s
+    ratio_to_native: float | None = None  # native's seconds / seconds, same pass and tensor
+    error: str | None = None  # "TypeError: message" when this measurement raised
 
     def record(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["pass"] = out.pop("pass_")
-        return out
+        return {("pass" if key == "pass_" else key): value for key, value in asdict(self).items()}
 
 
 @dataclass(frozen=True)
@@ -136,8 +156,9 @@ def implementation(spec: Spec, params: dict[str, Any], impl: str) -> Callable | 
     raise ValueError(f"unknown implementation {impl!r}; choose from {', '.join(IMPLS)}")
 
 
-def _pass_times(fn: Callable, x: Tensor, settings: Settings) -> dict[str, float]:
-    """Median seconds of forward, backward alone, and forward+backward of `fn` on `x`."""
+def _pass_timers(fn: Callable, x: Tensor, settings: Settings) -> dict[str, Callable[[], float]]:
+    """For forward, backward alone, and forward+backward of `fn` on `x`: a call that returns
+    the pass's median seconds (one per pass, so that a pass that raises spoils only its row)."""
     dy = torch.randn_like(x)
 
     def forward() -> None:
@@ -155,9 +176,9 @@ def _pass_times(fn: Callable, x: Tensor, settings: Settings) -> dict[str, float]
         backward(graph())
 
     return {
-        "forward": median_seconds(forward, x.device, settings),
-        "backward": median_seconds(backward, x.device, settings, setup=graph),
-        "forward+backward": median_seconds(forward_backward, x.device, settings),
+        "forward": lambda: median_seconds(forward, x.device, settings),
+        "backward": lambda: median_seconds(backward, x.device, settings, setup=graph),
+        "forward+backward": lambda: median_seconds(forward_backward, x.device, settings),
     }
 
 
@@ -236,14 +257,41 @@ def mlp_memory_bytes(fn: Callable, device: torch.device, dtype: torch.dtype, s: 
     return sum(saved.values())
 
 
+def _copy_gbps(x: Tensor, seconds: float | None) -> float | None:
+    return (
+        None if seconds is None else TRAFFIC["copy"] * x.numel() * x.element_size() / seconds / 1e9
+    )
+
+
 def _row(
-    activation: str, impl: str, x: Tensor, pass_: str, seconds: float, copy_seconds: float
+    activation: str, impl: str, x: Tensor, pass_: str, seconds: float, copy: Row | None
 ) -> Row:
-    nbytes = x.numel() * x.element_size()
-    gbps = TRAFFIC[pass_] * nbytes / seconds / 1e9
-    copy_gbps = TRAFFIC["copy"] * nbytes / copy_seconds / 1e9
+    """The row of `seconds` for `pass_` on `x`, with its ratios to the baselines of `copy`."""
+    gbps = TRAFFIC[pass_] * x.numel() * x.element_size() / seconds / 1e9
+    row = _error_row(activation, impl, x, pass_, None, copy)
+    row.seconds, row.gbps = seconds, gbps
+    if copy is not None:
+        clone_gbps = _copy_gbps(x, copy.copy_seconds)
+        into_gbps = _copy_gbps(x, copy.copy_into_seconds)
+        row.ratio_to_copy = None if clone_gbps is None else gbps / clone_gbps
+        row.fraction_of_bandwidth = None if into_gbps is None else gbps / into_gbps
+    return row
+
+
+def _error_row(
+    activation: str, impl: str, x: Tensor, pass_: str, error: str | None, copy: Row | None
+) -> Row:
+    """A row without numbers of its own (they are filled in by `_row`), with the baselines."""
     return Row(activation, impl, x.device.type, str(x.dtype).removeprefix("torch."), x.numel(),
-               pass_, seconds, gbps, gbps / copy_gbps, copy_seconds=copy_seconds)  # fmt: skip
+               pass_, None, None, None, error=error,
+               copy_seconds=None if copy is None else copy.copy_seconds,
+               copy_into_seconds=None if copy is None else copy.copy_into_seconds)  # fmt: skip
+
+
+def describe(error: BaseException, limit: int = 300) -> str:
+    """`error` as one line, "TypeError: message", at most about `limit` characters."""
+    text = " ".join(f"{type(error).__name__}: {error}".split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def settle_memory(x: Tensor, limit: int = 40) -> int:
@@ -264,36 +312,97 @@ def settle_memory(x: Tensor, limit: int = 40) -> int:
     return limit
 
 
-def measure_copy(x: Tensor, settings: Settings) -> Row:
-    """The reference row: x.clone(), which reads x and writes a freshly allocated tensor."""
-    seconds = median_seconds(x.clone, x.device, settings)
-    return _row("copy", "copy", x, "copy", seconds, seconds)
+def copy_target(x: Tensor) -> Tensor:
+    """The reused destination of the ``copy_`` baseline: like `x`, allocated and written once,
+    so that timing ``dst.copy_(x)`` takes no page faults."""
+    dst = torch.empty_like(x, memory_format=torch.contiguous_format)
+    dst.copy_(x)
+    _synchronize(x.device)
+    return dst
+
+
+def measure_copy(x: Tensor, settings: Settings, dst: Tensor | None = None) -> Row:
+    """The reference row: ``x.clone()``, which reads x and writes a freshly allocated tensor,
+    and ``dst.copy_(x)`` into the pre-faulted `dst` (made by :func:`copy_target` if not given).
+
+    Its `seconds` are the clone's; `fraction_of_bandwidth` is the clone's share of the copy_'s
+    bandwidth (what page faults cost). Each baseline that raises is left None, with `error`.
+    """
+    copy = _error_row("copy", "copy", x, "copy", None, None)
+    try:
+        copy.copy_seconds = median_seconds(x.clone, x.device, settings)
+    except Exception as error:
+        copy.error = describe(error)
+    try:
+        target = copy_target(x) if dst is None else dst
+        copy.copy_into_seconds = median_seconds(lambda: target.copy_(x), x.device, settings)
+    except Exception as error:
+        copy.error = copy.error or describe(error)
+    if copy.error is not None:
+        return copy
+    return _row("copy", "copy", x, "copy", copy.copy_seconds, copy)
+
+
+def _ordered(impls: Sequence[str]) -> list[str]:
+    """`impls` with native first: every other row's ratio_to_native is known when it is made."""
+    return sorted(dict.fromkeys(impls), key=lambda impl: impl != "native")
 
 
 def measure_activation(
-    spec_text: str, impls: Sequence[str], x: Tensor, copy: Row, settings: Settings
+    spec_text: str,
+    impls: Sequence[str],
+    x: Tensor,
+    copy: Row | None,
+    settings: Settings,
+    on_row: Callable[[Row], None] | None = None,
 ) -> list[Row]:
-    """Rows for every pass of every available implementation of one activation on `x`."""
+    """Rows for every pass of every available implementation of one activation on `x`.
+
+    Native first (see :func:`_ordered`); `on_row` sees each row as soon as it is measured. An
+    implementation that raises while built gives an error row for each pass; one that raises
+    in one pass (or in that pass's memory MLP) gives an error row for that pass.
+    """
     spec, params = resolve(spec_text)
     label = spec.format(params)
     rows: list[Row] = []
-    for impl in impls:
-        fn = implementation(spec, params, impl)
-        if fn is None or not _covered(impl, spec, params, x):
+    native: dict[str, float] = {}
+
+    def emit(row: Row) -> None:
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
+
+    for impl in _ordered(impls):
+        try:
+            fn = implementation(spec, params, impl)
+            if fn is None or not _covered(impl, spec, params, x):
+                continue
+            compile_seconds = _first_calls_seconds(fn, x) if impl in COMPILED else None
+            if impl in COMPILED and compile_seconds is None:
+                continue
+        except Exception as error:
+            for pass_ in PASSES:
+                emit(_error_row(label, impl, x, pass_, describe(error), copy))
             continue
-        compile_seconds = _first_calls_seconds(fn, x) if impl in COMPILED else None
-        if impl in COMPILED and compile_seconds is None:
-            continue
-        for pass_, seconds in _pass_times(fn, x, settings).items():
-            row = _row(label, impl, x, pass_, seconds, copy.seconds)
+        for pass_, time_pass in _pass_timers(fn, x, settings).items():
+            try:
+                row = _row(label, impl, x, pass_, time_pass(), copy)
+            except Exception as error:
+                emit(_error_row(label, impl, x, pass_, describe(error), copy))
+                continue
             row.compile_seconds = compile_seconds
-            if (
-                pass_ == "forward+backward"
-                and settings.memory
-                and _mlp_covered(impl, spec, params, x, settings)
-            ):
-                row.peak_bytes = mlp_memory_bytes(fn, x.device, x.dtype, settings)
-            rows.append(row)
+            if pass_ == "forward+backward" and settings.memory:
+                try:
+                    if _mlp_covered(impl, spec, params, x, settings):
+                        row.peak_bytes = mlp_memory_bytes(fn, x.device, x.dtype, settings)
+                except Exception as error:
+                    emit(_error_row(label, impl, x, pass_, f"memory MLP: {describe(error)}", copy))
+                    continue
+            if impl == "native":
+                native[pass_] = row.seconds
+            if pass_ in native:
+                row.ratio_to_native = native[pass_] / row.seconds
+            emit(row)
     return rows
 
 
@@ -309,118 +418,60 @@ def run(
 ) -> list[Row]:
     """Measure every activation × implementation × dtype × size; copy rows come first per group.
 
-    `on_row` sees each row as soon as its activation is measured (for progressive output).
+    `on_row` sees each row as soon as it is measured (for progressive output). A measurement
+    that raises is a row with `error` (see :func:`measure_activation`), never an exception;
+    a size or dtype whose tensors cannot be made is one error row named copy.
     """
     rows: list[Row] = []
 
-    def emit(found: list[Row]) -> None:
-        rows.extend(found)
-        for row in found if on_row is not None else ():
+    def emit(row: Row) -> None:
+        rows.append(row)
+        if on_row is not None:
             on_row(row)
 
     for dtype_name in dtypes:
         for numel in numels:
             torch.manual_seed(0)
-            x = torch.randn(numel, device=device, dtype=DTYPES[dtype_name])
-            if x.device.type == "cpu":
-                settle_memory(x)
-            emit([measure_copy(x, settings)])
+            try:
+                x = torch.randn(numel, device=device, dtype=DTYPES[dtype_name])
+                if x.device.type == "cpu":
+                    settle_memory(x)
+                dst = copy_target(x)  # one per tensor: pre-faulted, reused by every copy_
+            except Exception as error:
+                row = Row("copy", "copy", torch.device(device).type, dtype_name, numel, "copy",
+                          None, None, None, error=describe(error))  # fmt: skip
+                emit(row)
+                continue
+            emit(measure_copy(x, settings, dst))
             for spec_text in activations:
-                # The copy again, just before each activation: on a shared or virtual machine
+                # The copies again, just before each activation: on a shared or virtual machine
                 # the cost of fresh memory drifts (x.clone() of 2^24 float32 took 100 ms in the
                 # first second of a process and 16 ms after), and ratios must compare like times.
-                copy = measure_copy(x, settings)
-                emit(measure_activation(spec_text, impls, x, copy, settings))
+                copy = measure_copy(x, settings, dst)
+                measure_activation(spec_text, impls, x, copy, settings, on_row=emit)
+            del x, dst
     return rows
 
 
-# --- command line -----------------------------------------------------------------------------
-
-
-def _csv(text: str) -> list[str]:
-    return [item.strip() for item in text.split(",") if item.strip()]
-
-
-def _check(args: argparse.Namespace, usage_error: type[Exception]) -> None:
-    for name in args.dtype:
-        if name not in DTYPES:
-            raise usage_error(f"--dtype {name!r}: choose from {', '.join(DTYPES)}")
-    for impl in args.impls:
-        if impl not in IMPLS:
-            raise usage_error(f"--impls {impl!r}: choose from {', '.join(IMPLS)}")
-    if any(n < 2 for n in args.numel):
-        raise usage_error("--numel: sizes must be at least 2")
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise usage_error("--device cuda: CUDA is not available here; use --device cpu")
-    for spec in args.activations:
-        try:
-            resolve(spec)
-        except ValueError as error:
-            raise usage_error(str(error)) from None
+def _ratio(value: float | None, width: int) -> str:
+    return f"{'-':>{width}}" if value is None else f"{value:>{width}.2f}"
 
 
 def format_row(row: Row) -> str:
+    """One line of the table; an error row has its error in place of the numbers."""
+    start = f"{row.activation:<22} {row.impl:<12} {row.dtype:<9} {row.numel:>10} {row.pass_:<17} "
+    if row.error is not None or row.seconds is None or row.gbps is None:
+        return start + f"error: {row.error}"
     memory = "" if row.peak_bytes is None else f"{row.peak_bytes:>12,d}"
-    return (
-        f"{row.activation:<22} {row.impl:<12} {row.dtype:<9} {row.numel:>10} {row.pass_:<17} "
-        f"{row.seconds * 1e3:>10.3f} {row.gbps:>8.2f} {row.ratio_to_copy:>6.2f} {memory}"
+    return start + (
+        f"{row.seconds * 1e3:>10.3f} {row.gbps:>8.2f} {_ratio(row.ratio_to_copy, 6)} "
+        f"{_ratio(row.fraction_of_bandwidth, 6)} {_ratio(row.ratio_to_native, 7)} {memory}"
     )
 
 
+# ×copy: over x.clone()'s bandwidth; of BW: fraction of dst.copy_(x)'s; ×native: speed-up on
+# torch's own op (native's ms / this row's).
 HEADER = (
     f"{'activation':<22} {'impl':<12} {'dtype':<9} {'numel':>10} {'pass':<17} "
-    f"{'ms':>10} {'GB/s':>8} {'×copy':>6} {'mem bytes':>12}"
+    f"{'ms':>10} {'GB/s':>8} {'×copy':>6} {'of BW':>6} {'×native':>7} {'mem bytes':>12}"
 )
-
-
-def handle(args: argparse.Namespace) -> int:
-    """Run ``gatelab bench``: a table of rows, or JSON with --json."""
-    from .cli import UsageError  # cli registers this command: import it late
-
-    _check(args, UsageError)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    settings = Settings(
-        warmup=1 if args.quick else args.warmup,
-        repeats=3 if args.quick else args.repeats,
-        mlp_width=64 if args.quick else 512,
-        mlp_batch=8 if args.quick else 64,
-        memory=not args.no_memory,
-    )
-    if not args.json:
-        print(HEADER)
-    emit = None if args.json else (lambda row: print(format_row(row), flush=True))
-    rows = run(args.activations, args.impls, device=args.device, dtypes=args.dtype,
-               numels=args.numel, settings=settings, on_row=emit)  # fmt: skip
-    if args.json:
-        print(json.dumps([row.record() for row in rows], indent=1))
-    return 0
-
-
-def add_bench(subparsers: Any) -> None:
-    """Registrar of ``gatelab bench`` (append to gatelab.cli.COMMANDS)."""
-    from .cli import add_command
-
-    parser = add_command(
-        subparsers,
-        "bench",
-        handle,
-        help="time forward/backward of activations against copy bandwidth",
-        description=__doc__.split("\n\n")[0],
-    )
-    parser.add_argument("activations", nargs="*", default=names(), metavar="SPEC",
-                        help="activation specs (default: the whole catalog)")  # fmt: skip
-    parser.add_argument("--impls", type=_csv, default=list(IMPLS),
-                        help=f"comma-separated subset of {','.join(IMPLS)}")  # fmt: skip
-    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    parser.add_argument("--dtype", type=_csv, default=["float32"],
-                        help="comma-separated dtypes, e.g. float32,bfloat16,float16")  # fmt: skip
-    parser.add_argument("--numel", type=int, nargs="+", default=[2**20],
-                        help="tensor sizes (default 2^20)")  # fmt: skip
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's)")
-    parser.add_argument("--quick", action="store_true",
-                        help="1 warm-up, 3 repeats, a tiny MLP: for smoke tests")  # fmt: skip
-    parser.add_argument("--no-memory", action="store_true", help="skip the MLP memory column")
-    parser.add_argument("--json", action="store_true", help="print the rows as JSON")

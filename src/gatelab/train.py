@@ -46,10 +46,9 @@ from torch import Tensor, nn
 from . import __version__
 from ._io import atomic_torch_save, atomic_write_json
 from .faults import Interrupted, is_environment_error, store_error
-from .registry import resolve
 from .tasks import Experiment, RunConfig, get_task, resolve_options
-from .tasks.base import check_scale
 from .tasks.datasets import dataset_choice
+from .tasks.rules import check_config
 
 #: Datasets up to this size (bytes, after preprocessing) live on the device as tensors.
 DEVICE_DATA_LIMIT = 1 << 30
@@ -61,21 +60,13 @@ Log = Callable[[str], None]
 
 
 def complete(config: RunConfig) -> RunConfig:
-    """`config` with the task's defaults filled in (lr, epochs, dataset, options) and validated;
-    a bad task, scale, activation, dataset or option raises ValueError naming it."""
+    """`config` with the task's defaults filled in (lr, epochs, dataset, options) and validated:
+    every bad value (task, activation, seed, lr, setting, dataset, option, a device this machine
+    lacks) is listed at once in a :class:`~gatelab.tasks.rules.ConfigError` (a ValueError)."""
+    check_config(config)
     task = get_task(config.task)
-    check_scale(config.scale)
-    resolve(config.activation)  # raises ValueError with the closest names
-    if config.device not in ("auto", "cpu", "cuda") and not config.device.startswith("cuda:"):
-        raise ValueError(f"unknown device {config.device!r}; use auto, cpu or cuda")
-    if config.precision not in ("auto", "fp32", "bf16"):
-        raise ValueError(f"unknown precision {config.precision!r}; use auto, fp32 or bf16")
     epochs = task.epochs[config.scale] if config.epochs is None else int(config.epochs)
-    if epochs < 1:
-        raise ValueError(f"epochs must be at least 1, got {epochs}")
     lr = task.lr if config.lr is None else float(config.lr)
-    if not lr > 0 or not math.isfinite(lr):
-        raise ValueError(f"the learning rate must be a positive number, got {config.lr}")
     return replace(
         config,
         lr=lr,

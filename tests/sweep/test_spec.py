@@ -65,7 +65,7 @@ def test_every_problem_is_listed_at_once():
         "seeds = -1",
         "lrs = [0.1, -2]",
         "'epochz'",
-        "axis needs a non-empty list",
+        "an axis needs a list of 1 to 1,000 values",
         "[overrides.mnist-ae]: mnist-ae is not in tasks",
         "select_on = 'train'",
         "unknown key 'metrik'",

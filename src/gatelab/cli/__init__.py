@@ -135,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         with interruptible():
             return args.handler(args)
     except UsageError as error:
-        print(f"{PROG}: error: {one_line(str(error))}", file=sys.stderr)
+        for problem in error.problems or [str(error)]:
+            print(f"{PROG}: error: {problem}", file=sys.stderr)
         return 2
     except Interrupted as stop:
         detail = getattr(stop, "detail", None) or "nothing was recorded"

@@ -1,12 +1,113 @@
-"""`gatelab bench [SPEC…]`: forward/backward throughput against copy bandwidth (the
-measurements are :mod:`gatelab.bench`)."""
+"""`gatelab bench [SPEC…]`: forward/backward throughput against copy bandwidth, a row at a time
+(the measurements are :mod:`gatelab.bench`)."""
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
 from typing import Any
+
+import torch
+
+from .. import bench
+from ..bench import DTYPES, HEADER, IMPLS, Row, Settings, format_row, run
+from ..registry import names, resolve
+from ..tasks.rules import device_problem
+from .common import UsageError, add_command
+
+#: The largest --numel: 2^31 elements (8 GiB of float32 per tensor; a pass holds several).
+MAX_NUMEL = 2**31
+
+
+def _csv(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _check(args: argparse.Namespace) -> None:
+    """Every problem of the arguments at once, before anything is measured."""
+    problems = [
+        f"--dtype {name!r}: choose from {', '.join(DTYPES)}"
+        for name in args.dtype
+        if name not in DTYPES
+    ]
+    problems += [
+        f"--impls {impl!r}: choose from {', '.join(IMPLS)}"
+        for impl in args.impls
+        if impl not in IMPLS
+    ]
+    problems += [
+        f"--numel {n}: sizes from 2 to {MAX_NUMEL:,}" for n in args.numel if not 2 <= n <= MAX_NUMEL
+    ]
+    for flag in ("warmup", "repeats", "threads"):
+        low = 1 if flag == "repeats" else 0
+        if not 0 <= getattr(args, flag) - low <= 10_000:
+            problems.append(f"--{flag} {getattr(args, flag)}: an integer from {low} to 10,000")
+    if args.device.split(":")[0] not in ("cpu", "cuda") or args.device == "auto":
+        problems.append(f"--device {args.device!r}: cpu, cuda or cuda:N")
+    else:
+        missing = device_problem(args.device, fallback="--device cpu")
+        problems.append(missing and missing.replace("device = ", "--device ", 1))
+    for spec in args.activations:
+        try:
+            resolve(spec)
+        except ValueError as error:
+            problems.append(str(error))
+    problems = [p for p in problems if p]
+    if problems:
+        raise UsageError(*problems)
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Run ``gatelab bench``: a table or JSON Lines, a row at a time; 1 if any row failed."""
+    _check(args)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    settings = Settings(
+        warmup=1 if args.quick else args.warmup,
+        repeats=3 if args.quick else args.repeats,
+        mlp_width=64 if args.quick else 512,
+        mlp_batch=8 if args.quick else 64,
+        memory=not args.no_memory,
+    )
+    if not args.json:
+        print(HEADER, flush=True)
+
+    def emit(row: Row) -> None:  # as each row is measured: a later failure loses none
+        text = json.dumps(row.record(), allow_nan=False) if args.json else format_row(row)
+        print(text, flush=True)
+
+    rows = run(args.activations, args.impls, device=args.device, dtypes=args.dtype,
+               numels=args.numel, settings=settings, on_row=emit)  # fmt: skip
+    failed = sum(row.error is not None for row in rows)
+    if failed:
+        print(f"gatelab bench: {failed} of {len(rows)} rows failed", file=sys.stderr, flush=True)
+    return 1 if failed else 0
 
 
 def add(subparsers: Any) -> None:
-    from ..bench import add_bench
-
-    add_bench(subparsers)
+    parser = add_command(
+        subparsers,
+        "bench",
+        handle,
+        help="time forward/backward of activations against copy bandwidth",
+        description=bench.__doc__.split("\n\n")[0],
+    )
+    parser.add_argument("activations", nargs="*", default=names(), metavar="SPEC",
+                        help="activation specs (default: the whole catalog)")  # fmt: skip
+    parser.add_argument("--impls", type=_csv, default=list(IMPLS),
+                        help=f"comma-separated subset of {','.join(IMPLS)}")  # fmt: skip
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--dtype", type=_csv, default=["float32"],
+                        help="comma-separated dtypes, e.g. float32,bfloat16,float16")  # fmt: skip
+    parser.add_argument("--numel", type=int, nargs="+", default=[2**20],
+                        help="tensor sizes, 2 to 2^31 (default 2^20)")  # fmt: skip
+    parser.add_argument("--warmup", type=int, default=3, help="untimed calls before timing")
+    parser.add_argument("--repeats", type=int, default=15, help="timed calls; the median is kept")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's)")
+    parser.add_argument("--quick", action="store_true",
+                        help="1 warm-up, 3 repeats, a tiny MLP: for smoke tests")  # fmt: skip
+    parser.add_argument("--no-memory", action="store_true", help="skip the MLP memory column")
+    parser.add_argument("--json", action="store_true",
+                        help="JSON Lines: one object per row, printed as it is measured; a "
+                             "failed row has 'error' and null numbers")  # fmt: skip

@@ -18,7 +18,12 @@ Registrar = Callable[[Any], None]  # takes the object argparse's add_subparsers(
 
 
 class UsageError(Exception):
-    """Bad input from the user: reported as one `gatelab: error:` line, exit status 2."""
+    """Bad input from the user: each problem is reported as one `gatelab: error:` line, exit
+    status 2."""
+
+    def __init__(self, *problems: str) -> None:
+        self.problems = [one_line(p) for p in problems]
+        super().__init__("; ".join(self.problems))
 
 
 class DefaultsShown(argparse.HelpFormatter):

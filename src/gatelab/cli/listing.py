@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from typing import Any
 
 from ..registry import Param, Spec, lookup, names
@@ -10,6 +11,22 @@ from .common import add_command, dump_json
 from .format import TABLE_WIDTH, compact_latex, format_params, render_table, shorten, wrap_items
 
 FAMILIES = ("gelu", "gem", "baseline", "user")
+#: "Authors, 'Title', where (year)…" → authors and where: the catalog's citation style.
+_CITATION = re.compile(r"^(?P<authors>[^',;]+(?:, [^',;]+)*?), '[^']*'(?:, (?P<where>[^;(]*))?")
+
+
+def short_source(citation: str) -> str:
+    """ "Hendrycks & Gimpel, arXiv:1606.08415": the first work a citation names, without its
+    title, "et al." beyond two authors; "; …" when it names more works. A citation in another
+    style is returned as it is."""
+    first, *more = re.split(r"; (?=[A-Z])", citation)
+    match = _CITATION.match(first)
+    if match is None:
+        return citation
+    names = re.split(r", | & ", match["authors"])
+    authors = match["authors"] if len(names) <= 2 else f"{names[0].removesuffix(' et al.')} et al."
+    where = (match["where"] or "").strip()
+    return authors + (f", {where}" if where else "") + ("; …" if more else "")
 
 
 def _family_order(spec: Spec) -> tuple[int, str]:
@@ -55,20 +72,21 @@ def run_list(args: argparse.Namespace) -> int:
     if not specs:
         print(f"no activations in family {args.family!r}")
         return 0
-    headers = ("NAME", "ALIASES", "PARAMETERS", "FAMILY", "FORMULA (LaTeX, shortened)")
+    headers = ("NAME", "ALIASES", "PARAMETERS", "FAMILY", "SOURCE", "FORMULA (LaTeX, shortened)")
     rows = [
         [
             [spec.name],
             wrap_items(spec.aliases, 24) if spec.aliases else ["-"],
             wrap_items([format_params([p]) for p in spec.params], 26) if spec.params else ["-"],
             [spec.family],
+            wrap_items(short_source(spec.citation).split(", "), 22),
         ]
         for spec in specs
     ]
     used = sum(
-        max(len(h), *(len(x) for row in rows for x in row[i])) for i, h in enumerate(headers[:4])
+        max(len(h), *(len(x) for row in rows for x in row[i])) for i, h in enumerate(headers[:5])
     )
-    formula_w = max(TABLE_WIDTH - used - 2 * 4, 24)
+    formula_w = max(TABLE_WIDTH - used - 2 * 5, 24)
     for row, spec in zip(rows, specs):
         row.append([shorten(compact_latex(spec.formula), formula_w)])
     print(render_table(headers, rows))
@@ -83,7 +101,8 @@ def add(subparsers: Any) -> None:
         run_list,
         help="list the registered activations",
         description="List the registered activations: name, aliases, parameters with their "
-        "defaults, family and formula.",
+        "defaults, family, source (the paper; `gatelab show` gives the full citation) and "
+        "formula.",
     )
     parser.add_argument(
         "--json",

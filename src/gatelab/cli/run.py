@@ -46,6 +46,7 @@ def run_run(args: argparse.Namespace) -> int:
     from .._io import check_writable
     from ..faults import Interrupted
     from ..tasks import RunConfig
+    from ..tasks.rules import ConfigError
     from ..train import complete, run
 
     options = dict(parse_assignment(item) for item in args.set or [])
@@ -66,8 +67,8 @@ def run_run(args: argparse.Namespace) -> int:
     )
     try:
         config = complete(config)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
+    except ConfigError as error:  # every problem, one line each, before any data is read
+        raise UsageError(*error.problems) from None
     out = args.out or default_out(config)
     check_writable(out)  # before training: where result.json goes must take writes
     quiet = (lambda line: None) if args.quiet else None

@@ -65,8 +65,8 @@ def run_sweep_command(args: argparse.Namespace) -> int:
 
     try:
         spec = load_spec(args.spec)
-    except SpecError as error:
-        raise UsageError(str(error)) from None
+    except SpecError as error:  # every problem, one line each
+        raise UsageError(*(f"{args.spec}: {problem}" for problem in error.problems)) from None
     return sweep_and_report(spec, args.out, args, args.baseline)
 
 
@@ -81,7 +81,10 @@ def add(subparsers: Any) -> None:
         "(with the report extra). Rerunning resumes.",
     )
     parser.add_argument(
-        "spec", type=Path, metavar="SPEC.toml", help="the grid, a TOML sweep spec (README: Sweeps, statistics and reports)"
+        "spec",
+        type=Path,
+        metavar="SPEC.toml",
+        help="the grid, a TOML sweep spec (README: Sweeps, statistics and reports)",
     )
     parser.add_argument(
         "--out",

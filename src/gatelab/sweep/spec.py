@@ -37,8 +37,21 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from gatelab.models.mlp import INITS
 from gatelab.tasks import RunConfig, get_task
+from gatelab.tasks.rules import (
+    LR,
+    MAX_AXIS,
+    MAX_RUNS,
+    MAX_SEEDS,
+    OPTIONS,
+    SEED,
+    SETTINGS,
+    ConfigError,
+    dataset_problem,
+    device_problem,
+    is_int,
+    shown,
+)
 
 TOP_LEVEL = {
     "name",
@@ -118,21 +131,34 @@ def load_spec(path: str | Path) -> SweepSpec:
 
 
 def parse_spec(raw: Mapping[str, Any], default_name: str = "sweep") -> SweepSpec:
-    """Validate a spec (as parsed from TOML) and expand its grid; raises :class:`SpecError`."""
+    """Validate a spec (as parsed from TOML) and expand its grid; raises :class:`SpecError`
+    listing every problem at once (each key's type and rule, see :mod:`gatelab.tasks.rules`),
+    before anything is built."""
     problems: list[str] = []
+    if not isinstance(raw, Mapping):
+        raise SpecError([f"the spec must be a table of keys, got {shown(raw)}"])
     _unknown(raw, TOP_LEVEL, "top level", problems)
+    name = raw.get("name", default_name)
+    if not isinstance(name, str) or not name.strip():
+        problems.append(f"name = {shown(name)}: a non-empty string")
     tasks = _tasks(raw.get("tasks"), problems)
-    overrides = raw.get("overrides", {}) or {}
+    overrides = _table(raw.get("overrides", {}), "[overrides]", problems)
     for task in overrides:
-        if task not in tasks:
+        if task not in tasks and _is_task(task):
             problems.append(f"[overrides.{task}]: {task} is not in tasks = {tasks}")
-    protocol = dict(raw.get("protocol", {}) or {})
+        elif not _is_task(task):
+            problems.append(f"[overrides.{task}]: {_task_error(task)}")
+    protocol = _table(raw.get("protocol", {}), "[protocol]", problems)
     _unknown(protocol, PROTOCOL_KEYS, "[protocol]", problems)
     _check_protocol(protocol, problems)
+    plans = [_task_plan(name_, raw, overrides.get(name_, {}), problems) for name_ in tasks]
+    total = sum(plan.size for plan in plans)
+    if total > MAX_RUNS:
+        problems.append(f"the grid has {total:,} runs: at most {MAX_RUNS:,} per sweep")
     points: list[GridPoint] = []
-    for name in tasks:
-        local = overrides.get(name, {}) or {}
-        points += _task_points(name, raw, local, problems)
+    if not problems:
+        for plan in plans:
+            points += _task_points(plan, problems)
     if not problems and not points:
         problems.append("the grid is empty: give at least one task, activation and seed")
     ids = [p.run_id for p in points]
@@ -140,68 +166,129 @@ def parse_spec(raw: Mapping[str, Any], default_name: str = "sweep") -> SweepSpec
         problems.append("the grid lists the same run twice (duplicate activations, seeds or lrs)")
     if problems:
         raise SpecError(list(dict.fromkeys(problems)))
-    name = str(raw.get("name", default_name))
-    return SweepSpec(name, tuple(points), protocol, dict(raw))
+    return SweepSpec(str(name), tuple(points), dict(protocol), dict(raw))
 
 
 def _check_protocol(protocol: Mapping[str, Any], problems: list[str]) -> None:
     from gatelab.results import METRICS
 
-    if protocol.get("select_on", "val") not in ("val", "test"):
-        problems.append(f'[protocol] select_on = {protocol["select_on"]!r}: use "val" or "test"')
-    if "metric" in protocol and protocol["metric"] not in METRICS:
-        problems.append(f"[protocol] metric = {protocol['metric']!r}: one of {', '.join(METRICS)}")
+    select_on = protocol.get("select_on", "val")
+    if not isinstance(select_on, str) or select_on not in ("val", "test"):
+        problems.append(f'[protocol] select_on = {shown(select_on)}: use "val" or "test"')
+    metric = protocol.get("metric")
+    if "metric" in protocol and (not isinstance(metric, str) or metric not in METRICS):
+        problems.append(f"[protocol] metric = {shown(metric)}: one of {', '.join(METRICS)}")
     if not isinstance(protocol.get("higher_is_better", True), bool):
         problems.append("[protocol] higher_is_better: true or false")
 
 
+def _table(value: Any, where: str, problems: list[str]) -> Mapping[str, Any]:
+    """`value` if it is a table, else {} and a problem."""
+    if isinstance(value, Mapping):
+        return value
+    problems.append(f"{where}: expected a table of keys, got {shown(value)}")
+    return {}
+
+
 def _unknown(table: Any, allowed: set[str], where: str, problems: list[str]) -> None:
     if not isinstance(table, Mapping):
-        problems.append(f"{where}: expected a table, got {table!r}")
-        return
+        return  # _table reported it
     for key in table:
         if key not in allowed:
             problems.append(f"{where}: unknown key {key!r} (allowed: {', '.join(sorted(allowed))})")
 
 
+def _is_task(name: Any) -> bool:
+    return isinstance(name, str) and _task_error(name) is None
+
+
+def _task_error(name: str) -> str | None:
+    try:
+        get_task(name)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+def _names(value: Any, key: str, example: str, problems: list[str]) -> list[str]:
+    """A string or a list of strings (else a problem): task names, activation specs."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return list(value)
+    problems.append(
+        f"{key} = {shown(value)}: a string or a non-empty list of strings, e.g. {example}"
+    )
+    return []
+
+
 def _tasks(value: Any, problems: list[str]) -> list[str]:
-    names = [value] if isinstance(value, str) else list(value or [])
-    if not names:
-        problems.append('tasks: give at least one task, e.g. tasks = ["mnist-mlp"]')
     valid = []
-    for name in names:
-        try:
-            get_task(name)
-            valid.append(name)
-        except ValueError as error:
+    for name in _names(value, "tasks", 'tasks = ["mnist-mlp"]', problems):
+        error = _task_error(name)
+        if error:
             problems.append(f"tasks: {error}")
+        else:
+            valid.append(name)
     return valid
 
 
-def _task_points(name: str, raw: Mapping, local: Mapping, problems: list[str]) -> list[GridPoint]:
+@dataclass
+class _Plan:
+    """One task's part of the grid, checked: the values to take the product of."""
+
+    task: Any
+    activations: list[str]
+    seeds: list[int]
+    lrs: list[float]
+    fixed: dict[str, Any]
+    swept: dict[str, list[Any]]
+
+    @property
+    def size(self) -> int:
+        axes = math.prod(len(v) for v in self.swept.values())
+        return len(self.activations) * len(self.seeds) * len(self.lrs) * axes
+
+
+def _task_plan(name: str, raw: Mapping, local: Any, problems: list[str]) -> _Plan:
     task = get_task(name)
     where = f"[overrides.{name}]"
+    local = _table(local, where, problems)
     _unknown(local, OVERRIDE_KEYS | TRAINER_FIELDS | set(task.options), where, problems)
-    activations = _activations(local.get("activations", raw.get("activations")), problems)
+    in_local = "activations" in local
+    activations = _activations(
+        local["activations"] if in_local else raw.get("activations"),
+        f"{where} activations" if in_local else "activations",
+        problems,
+    )
     seeds = _seeds(local.get("seeds", raw.get("seeds", 1)), problems)
     lrs = _lrs(local.get("lrs", raw.get("lrs", "default")), task, problems)
     settings = {
-        **(raw.get("settings") or {}),
+        **_table(raw.get("settings", {}), "[settings]", problems),
         **{k: v for k, v in local.items() if k not in OVERRIDE_KEYS},
     }
-    axes = {**(raw.get("axes") or {}), **(local.get("axes") or {})}
+    axes = {
+        **_table(raw.get("axes", {}), "[axes]", problems),
+        **_table(local.get("axes", {}), f"{where} axes", problems),
+    }
     fixed = _split_keys(settings, task, "[settings]", problems, fixed=True)
     swept = _split_keys(axes, task, "[axes]", problems, fixed=False)
+    return _Plan(task, activations, seeds, lrs, fixed, swept)
+
+
+def _task_points(plan: _Plan, problems: list[str]) -> list[GridPoint]:
     points = []
-    axis_names = list(swept)
-    for values in itertools.product(*swept.values()):
+    axis_names = list(plan.swept)
+    for values in itertools.product(*plan.swept.values()):
         point_axes = dict(zip(axis_names, values))
-        trainer = {k: v for k, v in {**fixed, **point_axes}.items() if k in TRAINER_FIELDS}
-        options = {k: v for k, v in {**fixed, **point_axes}.items() if k not in TRAINER_FIELDS}
-        for activation, seed, lr in itertools.product(activations, seeds, lrs):
+        merged = {**plan.fixed, **point_axes}
+        trainer = {k: v for k, v in merged.items() if k in TRAINER_FIELDS}
+        options = {k: v for k, v in merged.items() if k not in TRAINER_FIELDS}
+        for activation, seed, lr in itertools.product(plan.activations, plan.seeds, plan.lrs):
             config = RunConfig(
-                task=name, activation=activation, seed=seed, lr=lr, options=options, **trainer
-            )
+                task=plan.task.name, activation=activation, seed=seed, lr=lr, options=options,
+                **trainer,
+            )  # fmt: skip
             config = _complete(config, problems)
             if config is not None:
                 points.append(GridPoint(run_id(config), config, point_axes))
@@ -213,41 +300,42 @@ def _complete(config: RunConfig, problems: list[str]) -> RunConfig | None:
 
     try:
         completed = complete(config)
-    except (ValueError, TypeError) as error:
-        problems.append(f"{config.task} with activation {config.activation!r}: {error}")
+    except ConfigError as error:  # checked above key by key: only what needs a whole run
+        problems += [f"{config.task}: {p}" for p in error.problems]
         return None
     # keep the activation as written: it labels the tables
     return replace(completed, activation=config.activation)
 
 
-def _activations(value: Any, problems: list[str]) -> list[str]:
+def _activations(value: Any, key: str, problems: list[str]) -> list[str]:
     from gatelab.registry import resolve
 
-    names = [value] if isinstance(value, str) else list(value or [])
-    if not names:
-        problems.append('activations: give at least one, e.g. activations = ["gelu", "relu"]')
+    if value is None:
+        problems.append(f'{key}: give at least one, e.g. activations = ["gelu", "relu"]')
+        return []
     valid = []
-    for spec in names:
+    for spec in _names(value, key, 'activations = ["gelu", "relu"]', problems):
         try:
             resolve(spec)
             valid.append(spec)
         except (ValueError, TypeError) as error:
-            problems.append(f"activations: {spec!r}: {error}")
+            problems.append(f"{key}: {spec!r}: {error}")
     return valid
 
 
 def _seeds(value: Any, problems: list[str]) -> list[int]:
-    if isinstance(value, bool):
-        value = None
-    if isinstance(value, int) and value >= 1:
+    if is_int(value) and 1 <= value <= MAX_SEEDS:
         return list(range(value))
     if (
         isinstance(value, list)
-        and value
-        and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in value)
+        and 0 < len(value) <= MAX_SEEDS
+        and all(SEED.accepts(s) for s in value)
     ):
         return value
-    problems.append(f"seeds = {value!r}: give a count (seeds = 3) or a list of non-negative ints")
+    problems.append(
+        f"seeds = {shown(value)}: a count from 1 to {MAX_SEEDS:,} (seeds = 3) or a list of at "
+        f"most {MAX_SEEDS:,} seeds, each {SEED.allowed}"
+    )
     return []
 
 
@@ -257,20 +345,20 @@ def _lrs(value: Any, task, problems: list[str]) -> list[float]:
     if value == "grid":
         return list(task.lr_grid)
     values = value if isinstance(value, list) else [value]
-    if values and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
-        for v in values
-    ):
+    if values and len(values) <= MAX_AXIS and all(LR.accepts(v) for v in values):
         return [float(v) for v in values]
-    problems.append(f'lrs = {value!r}: use "default", "grid" or a list of positive numbers')
+    problems.append(
+        f'lrs = {shown(value)}: "default", "grid" or a list of at most {MAX_AXIS:,} learning '
+        f"rates, each {LR.allowed}"
+    )
     return []
 
 
 def _split_keys(
     table: Mapping[str, Any], task, where: str, problems: list[str], fixed: bool
 ) -> dict[str, Any]:
-    """Trainer fields and this task's options; options of no task in the sweep are errors
-    (reported by the caller through `_unknown` on overrides, here for shared tables)."""
+    """Trainer fields and this task's options, each value checked by its rule; options of no
+    task are problems, options of other tasks are skipped for this one."""
     out: dict[str, Any] = {}
     for key, value in table.items():
         if key not in TRAINER_FIELDS and key not in task.options:
@@ -281,35 +369,28 @@ def _split_keys(
                     "nor a task option"
                 )
             continue
-        for item in [value] if fixed or not isinstance(value, list) else value:
-            _check_setting(key, item, where, problems)
-        if fixed:
-            out[key] = value
-        elif isinstance(value, list) and value:
-            out[key] = value
-        else:
-            problems.append(f"{where} {key} = {value!r}: an axis needs a non-empty list of values")
+        if not fixed and not (isinstance(value, list) and 0 < len(value) <= MAX_AXIS):
+            problems.append(
+                f"{where} {key} = {shown(value)}: an axis needs a list of 1 to {MAX_AXIS:,} values"
+            )
+            continue
+        for item in [value] if fixed else value:
+            problems += _value_problems(key, item, task, f"{where} ")
+        out[key] = value
     return out
 
 
-CHOICES = {
-    "scale": ("smoke", "paper"),
-    "precision": ("auto", "fp32", "bf16"),
-    "compile": (True, False),
-    "download": (True, False),
-    "init": INITS,  # the MLP tasks' option
-}
-
-
-def _check_setting(key: str, value: Any, where: str, problems: list[str]) -> None:
-    """Settings whose values can be checked without building a run."""
-    if key in CHOICES and value not in CHOICES[key]:
-        choices = " | ".join(map(repr, CHOICES[key]))
-        problems.append(f"{where} {key} = {value!r}: use {choices}")
-    if key == "epochs" and not (
-        isinstance(value, int) and not isinstance(value, bool) and value > 0
-    ):
-        problems.append(f"{where} epochs = {value!r}: a positive integer")
+def _value_problems(key: str, value: Any, task, where: str) -> list[str]:
+    """The rule of a trainer setting or task option applied to one value."""
+    rule = SETTINGS.get(key) or OPTIONS.get(key)
+    problem = rule.problem(key, value, where) if rule else None
+    if problem:
+        return [problem]
+    if key == "device":
+        return [p for p in [device_problem(value, where)] if p]
+    if key == "dataset":
+        return [p for p in [dataset_problem(task, value, where)] if p]
+    return []
 
 
 def _option_of_any_task(key: str) -> bool:
