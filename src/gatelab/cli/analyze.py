@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .common import UsageError, add_command, dump_json, resolve_spec
+from .common import UsageError, add_command, canonical_spec, dump_json
 
 ANALYSIS_INSTALL = "pip install 'gatelab[analysis]'"
 #: The modules of the `analysis` extra: an ImportError naming one of them means "not installed".
@@ -26,17 +26,25 @@ def missing_extra(error: ImportError) -> UsageError | None:
 def run_analyze(args: argparse.Namespace) -> int:
     # Check every spec before the (slow) analysis starts, and analyse each activation once.
     specs: list[str] = []
+    problems: list[str] = []
     for text in args.specs:
-        spec, params = resolve_spec(text)
-        canonical = spec.format(params)
+        try:
+            canonical = canonical_spec(text)
+        except UsageError as error:
+            problems.append(str(error))
+            continue
         if canonical not in specs:
             specs.append(canonical)
     if args.out is not None and args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out {args.out}: exists and is not a directory")
+        problems.append(f"--out {args.out}: exists and is not a directory")
     reference = None
     if args.reference is not None:
-        ref_spec, ref_params = resolve_spec(args.reference)
-        reference = ref_spec.format(ref_params)
+        try:
+            reference = canonical_spec(args.reference)
+        except UsageError as error:
+            problems.append(f"--reference: {error}")
+    if problems:  # every problem at once, before the (slow) analysis
+        raise UsageError(*problems)
     try:
         from ..analysis import analyze, render
 

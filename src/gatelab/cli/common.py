@@ -60,6 +60,12 @@ def resolve_spec(text: str) -> tuple[Spec, dict[str, Any]]:
         raise UsageError(str(error)) from None
 
 
+def canonical_spec(text: str) -> str:
+    """The canonical form of an activation spec ("gem(N=2)"); a bad one is a UsageError."""
+    spec, params = resolve_spec(text)
+    return spec.format(params)
+
+
 def dump_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False))
 
@@ -94,15 +100,25 @@ def add_alpha(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer ≥ 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer ≥ 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def int_in(low: int, high: int) -> Callable[[str], int]:
+    """argparse type: an integer from `low` to `high`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high:,}, got {value}")
+        return value
+
+    parse.__name__ = "integer"  # argparse names the type in its messages
+    return parse
+
+
+#: Bounds that keep a typo from starting a million processes or stacking a million models.
+MAX_WORKERS = 1024
+MAX_ENSEMBLE = 1024
 
 
 def executor_options(parser: argparse.ArgumentParser, default: str | None = "local") -> None:
@@ -118,12 +134,12 @@ def executor_options(parser: argparse.ArgumentParser, default: str | None = "loc
     )
     parser.add_argument(
         "--ensemble-size",
-        type=positive_int,
+        type=int_in(1, MAX_ENSEMBLE),
         metavar="K",
         help="at most K runs per ensemble (caps memory; default: all that can train together)",
     )
     parser.add_argument(
-        "--workers", type=positive_int, help="parallel runs (default: one per core)"
+        "--workers", type=int_in(1, MAX_WORKERS), help="parallel runs (default: one per core)"
     )
     parser.add_argument(
         "--ray-address",

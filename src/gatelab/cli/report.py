@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .common import UsageError, add_alpha, add_command
+from .common import UsageError, add_alpha, add_command, canonical_spec
 
 REPORT_INSTALL = "pip install 'gatelab[report]'"
 #: The modules of the report extra: an ImportError naming one of them means "not installed".
@@ -30,19 +30,27 @@ def missing_report_extra(error: ImportError) -> UsageError | None:
     return UsageError(f"gatelab report needs {module}, part of the report extra: {REPORT_INSTALL}")
 
 
-def check_directory(directory: Path) -> None:
-    """UsageError unless `directory` is an existing directory."""
+def directory_problem(directory: Path) -> str | None:
+    """Why `directory` is not a sweep's directory (None if it is an existing directory)."""
     if not directory.exists():
-        raise UsageError(f"{directory}: no such directory (give the directory of a sweep)")
+        return f"{directory}: no such directory (give the directory of a sweep)"
     if not directory.is_dir():
-        raise UsageError(f"{directory}: not a directory (give the directory of a sweep)")
+        return f"{directory}: not a directory (give the directory of a sweep)"
+    return None
 
 
 def run_report(args: argparse.Namespace) -> int:
-    check_directory(args.dir)
     out = args.out if args.out is not None else args.dir / DEFAULT_OUT
+    problems = [directory_problem(args.dir)]
     if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a directory")
+        problems.append(f"--out {out}: exists and is not a directory")
+    if args.baseline is not None:
+        try:
+            canonical_spec(args.baseline)
+        except UsageError as error:
+            problems.append(f"--baseline: {error}")
+    if any(problems):  # every problem at once, before the results are read
+        raise UsageError(*filter(None, problems))
     try:
         from ..report.render import write_report
 

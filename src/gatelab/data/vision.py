@@ -71,7 +71,9 @@ class _MissingFiles:
     ) -> None:
         self.name, self.files, self.searched = name, list(files), list(searched)
         self.how_to = [
-            f"online: load_vision({name!r}, download=True) fetches them with torchvision",
+            "online: torchvision fetches them when downloads are allowed — run without "
+            "--no-download (`gatelab run`), with download = true (a sweep spec's [settings]) "
+            f"or load_vision({name!r}, download=True) (Python)",
             f"offline: copy them into {target}, or point at another root with {_ROOT_HINT}",
         ]
 
