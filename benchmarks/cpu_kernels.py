@@ -3,15 +3,18 @@
     python benchmarks/cpu_kernels.py --threads 2 --rounds 3            # warm inductor cache
     python benchmarks/cpu_kernels.py --threads 2 --rounds 3 --cold     # compile from scratch
 
-For every activation the fused kernels (gatelab.kernels.cpu) cover: forward and forward+backward
-bandwidth at 2^24 float32 elements as a ratio to ``x.clone()`` measured in the same round
-(targets of issue 7: ≥ 0.9 and ≥ 0.8), the times at 2^10 next to the naive composition of torch
-ops (target: never slower), the compile time of the two torch.compile kernels (0 for the C
-kernels, whose one build per machine is reported in the header), and the worst float32 error
-in ulp against 60-digit mpmath on the grid of tests/reference.py (the bound of
-tests/test_numerics.py is 2 ulp). Every number is the median over `--rounds` rounds, each
-itself a median of `--repeats` timed calls after warm-up (gatelab.bench). The machine may be
-shared: compare rounds, and read ratios rather than absolute times.
+For every activation the fused kernels (gatelab.kernels.cpu) cover: forward and
+forward+backward bandwidth at 2^24 float32 elements as a ratio to ``x.clone()`` measured in the
+same round (targets of issue 7: ≥ 0.9 and ≥ 0.8; a clone pays the page faults of its fresh
+output, as the activations do), as the fraction of ``dst.copy_(x)``'s bandwidth into a
+pre-faulted buffer (the real limit) and as the speed-up on torch's native op where one exists;
+the times at 2^10 next to the naive composition of torch ops (target: never slower), the
+compile time of the two torch.compile kernels (0 for the C kernels, whose one build per machine
+is reported in the header), and the worst float32 error in ulp against 60-digit mpmath on the
+grid of tests/reference.py (the bound of tests/test_numerics.py is 2 ulp). Every number is the
+median over `--rounds` rounds, each itself a median of `--repeats` timed calls after warm-up
+(gatelab.bench). The machine may be shared: compare rounds, and read ratios rather than
+absolute times.
 """
 
 from __future__ import annotations
@@ -77,10 +80,12 @@ def main(argv: list[str] | None = None) -> None:
     names = [n for n in args.names.split(",") if n] or fused
     settings = bench.Settings(warmup=3, repeats=args.repeats, memory=False)
     ratios: dict[tuple, list[float]] = defaultdict(list)
+    of_bandwidth: dict[tuple, list[float]] = defaultdict(list)
+    to_native: dict[tuple, list[float]] = defaultdict(list)
     seconds: dict[tuple, list[float]] = defaultdict(list)
     for round_ in range(args.rounds):
         print(f"round {round_ + 1}/{args.rounds}…", file=sys.stderr, flush=True)
-        rows = bench.run(names, ("gatelab_cpu", "naive"), numels=(SMALL, args.large),
+        rows = bench.run(names, ("gatelab_cpu", "naive", "native"), numels=(SMALL, args.large),
                          settings=settings)  # fmt: skip
         for row in rows:
             if row.error is not None:  # a failed measurement is reported, never averaged in
@@ -89,13 +94,17 @@ def main(argv: list[str] | None = None) -> None:
                 continue
             key = (row.activation, row.impl, row.numel, row.pass_)
             ratios[key].append(row.ratio_to_copy)
+            of_bandwidth[key].append(row.fraction_of_bandwidth)
+            if row.ratio_to_native is not None:
+                to_native[key].append(row.ratio_to_native)
             seconds[key].append(row.seconds)
     compile_seconds = defaultdict(float)
     for entry in cpu.compile_log():
         compile_seconds[entry["spec"]] += entry["compile_seconds"]
 
-    def ratio(name, numel, pass_):
-        return statistics.median(ratios[(name, "gatelab_cpu", numel, pass_)])
+    def ratio(name, numel, pass_, table=ratios):
+        values = table[(name, "gatelab_cpu", numel, pass_)]
+        return f"{statistics.median(values):.2f}" if values else "—"
 
     def micros(name, impl, pass_):
         return statistics.median(seconds[(name, impl, SMALL, pass_)]) * 1e6
@@ -110,7 +119,8 @@ def main(argv: list[str] | None = None) -> None:
           f"{built.get('seconds', float('nan')):.2f} s")  # fmt: skip
     size = f"2^{args.large.bit_length() - 1}" if args.large & (args.large - 1) == 0 else args.large
     print(
-        f"| activation | fwd ×copy ({size}) | fwd+bwd ×copy ({size}) | fwd µs fused / naive (2^10) "
+        f"| activation | fwd ×clone / of BW / ×native ({size}) "
+        f"| fwd+bwd ×clone / of BW / ×native ({size}) | fwd µs fused / naive (2^10) "
         "| fwd+bwd µs fused / naive (2^10) | compile s | float32 worst ulp |"
     )
     print("|---|---|---|---|---|---|---|")
@@ -118,8 +128,12 @@ def main(argv: list[str] | None = None) -> None:
         label = bench.resolve(name)[0].format(bench.resolve(name)[1])
         ulp = "" if args.no_accuracy else f"{worst_ulp(name):.2f}"
         print(
-            f"| `{label}` | {ratio(label, args.large, 'forward'):.2f} "
-            f"| {ratio(label, args.large, 'forward+backward'):.2f} "
+            f"| `{label}` | {ratio(label, args.large, 'forward')} / "
+            f"{ratio(label, args.large, 'forward', of_bandwidth)} / "
+            f"{ratio(label, args.large, 'forward', to_native)} "
+            f"| {ratio(label, args.large, 'forward+backward')} / "
+            f"{ratio(label, args.large, 'forward+backward', of_bandwidth)} / "
+            f"{ratio(label, args.large, 'forward+backward', to_native)} "
             f"| {micros(label, 'gatelab_cpu', 'forward'):.0f} / "
             f"{micros(label, 'naive', 'forward'):.0f} "
             f"| {micros(label, 'gatelab_cpu', 'forward+backward'):.0f} / "
