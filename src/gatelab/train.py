@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import platform
 import sys
@@ -57,6 +58,25 @@ RESULT = "result.json"
 STATUSES = ("ok", "diverged", "failed")
 
 Log = Callable[[str], None]
+#: ``on_epoch(epoch, epochs)`` after each finished epoch (a sweep's progress display).
+EpochHook = Callable[[int, int], None]
+
+
+def _no_cuda_runtime(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith("No CUDA runtime is found")
+
+
+def quiet_cuda_home_warning() -> None:
+    """Drop torch's "No CUDA runtime is found, using CUDA_HOME=…" warning, and only it.
+    torch.utils.cpp_extension logs it when imported (torch.compile's inductor imports it) on a
+    machine with a CUDA toolkit directory but no usable GPU — where it says nothing about a
+    CPU run and used to land in the middle of a sweep's progress lines. Its other warnings stay."""
+    logger = logging.getLogger("torch.utils.cpp_extension")
+    if _no_cuda_runtime not in logger.filters:
+        logger.addFilter(_no_cuda_runtime)
+
+
+quiet_cuda_home_warning()  # every run (gatelab run, sweep workers, ensembles) imports this module
 
 
 def complete(config: RunConfig) -> RunConfig:
@@ -187,11 +207,13 @@ def run(
     resume: bool = False,
     log: Log | None = None,
     progress: bool | None = None,
+    on_epoch: EpochHook | None = None,
 ) -> dict[str, Any]:
     """Run `config` and return its result record (also written to ``out/result.json``).
 
     `log` receives one line per epoch (default: stderr; pass ``lambda line: None`` for
-    silence); `progress` shows a tqdm bar per epoch (default: when stdout is a terminal)."""
+    silence); `progress` shows a tqdm bar per epoch (default: when stdout is a terminal);
+    ``on_epoch(epoch, epochs)`` is called after each epoch (a sweep's status line)."""
     config = complete(config)
     device = pick_device(config.device)
     out = Path(out) if out is not None else None
@@ -202,7 +224,7 @@ def run(
         if record is not None:
             log(f"{config.task}: already finished in {out / RESULT}")
             return record
-    trainer = Trainer(config, device, out, log, progress)
+    trainer = Trainer(config, device, out, log, progress, on_epoch)
     try:
         trainer.setup(resume)
         trainer.fit()
@@ -259,10 +281,17 @@ class Trainer:
     """The state of one run between epochs (everything a checkpoint holds)."""
 
     def __init__(
-        self, config: RunConfig, device: torch.device, out: Path | None, log: Log, progress: bool
+        self,
+        config: RunConfig,
+        device: torch.device,
+        out: Path | None,
+        log: Log,
+        progress: bool,
+        on_epoch: EpochHook | None = None,
     ) -> None:
         self.config, self.device, self.out, self.log = config, device, out, log
         self.show_bar = progress  # a tqdm bar per epoch
+        self.on_epoch = on_epoch
         self.progress = Progress()
         self.epoch = 0  # epochs completed
         self.train_seconds = 0.0
@@ -335,6 +364,8 @@ class Trainer:
                 self._save_checkpoint(self.out / CHECKPOINT)
             if self.rank == 0:
                 self.log(_epoch_line(self.config, row))
+                if self.on_epoch is not None:
+                    self.on_epoch(epoch, self.config.epochs)
         if progress.status == "ok" and self.experiment.final_eval is not None:
             extra = self.experiment.final_eval(self.model, self.data, self._evaluate)
             progress.curves = extra.get("curves", {})

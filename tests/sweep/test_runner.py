@@ -111,4 +111,4 @@ def test_cli_rejects_zero_workers(capsys):
     from gatelab.cli import main
 
     assert main(["demo", "--workers", "0"]) == 2
-    assert "--workers: must be at least 1" in capsys.readouterr().err
+    assert "--workers: must be from 1 to 1,024, got 0" in capsys.readouterr().err

@@ -35,16 +35,18 @@ DEMO_BASELINE = "gelu"
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from ..sweep import parse_spec
-
-    spec = parse_spec(DEMO_SPEC)
+    # The header comes first, before anything is read or imported (the sweep's plan line and
+    # its live status follow at once; the workers take seconds to start).
     print(
         f"gatelab demo: the GELU paper's MNIST classifier (8×128, Adam) on the embedded "
         f"mnist-5k digits, {len(DEMO_SPEC['activations'])} activations × 3 seeds, "
         f"{DEMO_SPEC['settings']['epochs']} epochs → {args.out}",
         file=sys.stderr,
+        flush=True,
     )
-    return sweep_and_report(spec, args.out, args, DEMO_BASELINE)
+    from ..sweep import parse_spec
+
+    return sweep_and_report(parse_spec(DEMO_SPEC), args.out, args, DEMO_BASELINE)
 
 
 def add(subparsers: Any) -> None:

@@ -88,6 +88,7 @@ class EnsembleTrainer:
         checkpoint: Path | None = None,
         log: Log | None = None,
         group: str = "ensemble",
+        on_epoch: Callable[[int, int], None] | None = None,
     ) -> None:
         self.configs = [complete(config) for config in configs]
         keys = {group_key(config) for config in self.configs}
@@ -99,6 +100,7 @@ class EnsembleTrainer:
         self.device = pick_device(self.configs[0].device)
         self.checkpoint, self.group = checkpoint, group
         self.log = log or (lambda line: None)
+        self.on_epoch = on_epoch  # on_epoch(epoch, epochs) after each epoch (a sweep's status)
         self.progress = [Progress() for _ in self.configs]
         self.alive = list(range(len(self.configs)))  # members still in the stack, in order
         self.epoch = 0
@@ -159,6 +161,8 @@ class EnsembleTrainer:
             if self.checkpoint is not None:
                 atomic_torch_save(self.checkpoint / CHECKPOINT, self._state())
             self.log(self._epoch_line(rows, seconds))
+            if self.on_epoch is not None:
+                self.on_epoch(epoch, epochs)
         self._final_evaluations()
 
     def train_epoch(self, epoch: int) -> list[float]:
@@ -343,12 +347,14 @@ def train_group(
     group_id: str = "ensemble",
     checkpoint_dir: str | Path | None = None,
     log: Log | None = None,
+    on_epoch: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Train `configs` as one ensemble and return their records (in order). Raises
     NotStackable before any training when they cannot share one stacked model; any other
-    error becomes a ``failed`` record for every member, as gatelab.train.run does for one."""
+    error becomes a ``failed`` record for every member, as gatelab.train.run does for one.
+    ``on_epoch(epoch, epochs)`` is called after each epoch."""
     directory = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    trainer = EnsembleTrainer(configs, directory, log, group_id)
+    trainer = EnsembleTrainer(configs, directory, log, group_id, on_epoch)
     trainer.setup(resume=True)  # NotStackable propagates: the caller runs them one by one
     try:
         trainer.fit()

@@ -30,7 +30,7 @@ from gatelab.ensemble.trainer import group_key
 from gatelab.faults import is_environment_error, store_error
 from gatelab.tasks import RunConfig, objective_fields
 
-from .worker import RUNS, point_args, run_point
+from .worker import RUNS, point_args, report, reporting, run_info, run_point
 
 GROUPS = "groups"
 
@@ -77,16 +77,22 @@ def run_group(
         return done
     configs = [RunConfig(**config) for config, _, _ in todo]
     checkpoint = root / GROUPS / group_id
-    log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    report("start", group_id, run_info(todo[0][0], runs=len(todo)))
     try:
-        records = train_group(configs, group_id, checkpoint, log)
+        records = train_group(
+            configs, group_id, checkpoint, _log,
+            on_epoch=lambda epoch, epochs: report("epoch", group_id, epoch, epochs),
+        )  # fmt: skip
     except NotStackable as reason:
-        log(f"ensemble: {configs[0].task} runs train one by one ({reason})")
+        report("end", group_id)
+        _log(f"ensemble: {configs[0].task} runs train one by one ({reason})")
         return done + [run_point(*member, directory) for member in todo]
     except Exception as error:  # noqa: BLE001  (setup failed: failed records, as run_point gives)
         if is_environment_error(error):
             raise store_error(error) from None
         return done + [_failed(config, run_id, axes, error) for config, run_id, axes in todo]
+    finally:
+        report("end", group_id)
     for record, (_, run_id, axes) in zip(records, todo):
         try:
             atomic_write_json(root / RUNS / run_id / RESULT, record)
@@ -95,6 +101,14 @@ def run_group(
         done.append({"run_id": run_id, "axes": axes, **record})
     shutil.rmtree(checkpoint, ignore_errors=True)  # the records are what lasts
     return done
+
+
+def _log(line: str) -> None:
+    """A group's lines (epochs, notices) go to the driver's display, else to stderr."""
+    if reporting():
+        report("log", line)
+    else:
+        print(line, file=sys.stderr, flush=True)
 
 
 def _failed(config: dict[str, Any], run_id: str, axes: dict, error: Exception) -> dict[str, Any]:
@@ -123,14 +137,11 @@ def run_ensemble(
     ray_address: str | None = None,
     use_ray: bool = False,
     threads: int | None = None,
+    progress: Any = None,
 ) -> None:
-    """Deliver the records of the pending points `todo`, trained in the groups of `points`."""
-    pending = {p.run_id for p in todo}
-    jobs = []
-    for group_id, members in plan(points, size):
-        mine = [point_args(p) for p in members if p.run_id in pending]
-        if mine:
-            jobs.append((mine, directory, group_id))
+    """Deliver the records of the pending points `todo`, trained in the groups of `points`
+    (`progress`: the driver's display, which the local workers report to)."""
+    jobs = group_jobs(points, todo, directory, size)
 
     def deliver_group(records: list[dict[str, Any]]) -> None:
         for record in records:
@@ -143,4 +154,15 @@ def run_ensemble(
     else:
         from .local import run_jobs
 
-        run_jobs(run_group, jobs, deliver_group, workers, threads)
+        run_jobs(run_group, jobs, deliver_group, workers, threads, progress)
+
+
+def group_jobs(points: Sequence, todo: Sequence, directory: str, size: int | None) -> list:
+    """The jobs (members, directory, group id) that train the pending points `todo`."""
+    pending = {p.run_id for p in todo}
+    jobs = []
+    for group_id, members in plan(points, size):
+        mine = [point_args(p) for p in members if p.run_id in pending]
+        if mine:
+            jobs.append((mine, directory, group_id))
+    return jobs

@@ -17,7 +17,7 @@ from typing import Any
 
 from gatelab.faults import Interrupted, ignore_interrupts, kill_workers
 
-from .worker import point_args, run_point, set_threads
+from .worker import point_args, run_point, set_reporter, set_threads
 
 Deliver = Callable[[Any], None]
 
@@ -34,9 +34,13 @@ def default_threads(workers: int | None) -> int:
     return max(1, cores // min(workers or cores, cores))
 
 
-def _start_worker(threads: int) -> None:
+def _start_worker(threads: int, events: Any = None) -> None:
+    """A pool worker: Ctrl-C left to the driver, `threads` torch threads, progress events
+    into the queue `events` (if any)."""
     ignore_interrupts()
     set_threads(threads)
+    if events is not None:
+        set_reporter(events.put)
 
 
 def run_jobs(
@@ -45,20 +49,30 @@ def run_jobs(
     deliver: Deliver,
     workers: int | None = None,
     threads: int | None = None,
+    progress: Any = None,
 ) -> None:
     """``deliver(function(*job))`` for each job as it finishes. Workers are spawned processes
     (a fresh interpreter: no inherited threads or CUDA state) with `threads` torch threads each
-    (default cores // workers); with one worker the jobs run in this process."""
+    (default cores // workers); with one worker the jobs run in this process. With `progress`,
+    the jobs' events (:func:`.worker.report`) reach ``progress.event``: directly in this
+    process, through a queue the display drains from worker processes."""
     workers = min(workers or default_workers(), max(1, len(jobs)))
     threads = threads or default_threads(workers)
     if workers == 1:
         set_threads(threads)
-        for job in jobs:
-            deliver(function(*job))
+        set_reporter(progress.event if progress is not None else None)
+        try:
+            for job in jobs:
+                deliver(function(*job))
+        finally:
+            set_reporter(None)
         return
     context = multiprocessing.get_context("spawn")
+    events = context.Queue() if progress is not None else None
+    if events is not None:
+        progress.listen(events)
     pool = ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_start_worker, initargs=(threads,)
+        workers, mp_context=context, initializer=_start_worker, initargs=(threads, events)
     )
     pending = {pool.submit(function, *job) for job in jobs}
     ready: list = []
@@ -100,7 +114,8 @@ def run_local(
     deliver: Deliver,
     workers: int | None = None,
     threads: int | None = None,
+    progress: Any = None,
 ) -> None:
     """Deliver each point's record as it finishes (one run per job)."""
     jobs = [(*point_args(p), directory) for p in points]
-    run_jobs(run_point, jobs, deliver, workers, threads)
+    run_jobs(run_point, jobs, deliver, workers, threads, progress)

@@ -25,6 +25,7 @@ from gatelab.results import (
     refuse_links,
 )
 
+from .progress import SweepProgress, wants_live
 from .spec import SweepSpec
 
 SPEC_FILE = "sweep.json"
@@ -57,6 +58,12 @@ def run_sweep(
     the directory's records for this spec's points. `ensemble_size` caps the members of a
     group for the ensemble executors (default: all runs that can train together).
 
+    `log` gets the plan line, one ``[k/N] …`` line per finished run and a status line (done,
+    elapsed, ETA) after the first and then at most every 30 s (default: stderr). `progress`
+    (default: stderr is a terminal and no `log` is given) shows instead a live status line
+    with the runs' epochs, the ``[k/N]`` lines printed above it (:mod:`.progress`; needs tqdm,
+    else plain lines).
+
     Before any training the directory is checked (writable, no links, not locked by another
     sweep) and locked for the sweep's life. An environment error (full disk, read-only) raises
     :class:`gatelab.faults.StoreError` and records nothing for the runs in progress; SIGINT or
@@ -68,6 +75,7 @@ def run_sweep(
     if ensemble_size is not None and "ensemble" not in executor:
         raise ValueError("--ensemble-size needs --executor ensemble or ray-ensemble")
     directory = Path(directory)
+    live = wants_live(progress, log is not None, _terminal(sys.stderr))
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
     stored = read_sweep_file(directory) if directory.is_dir() else None
     description = _spec_json(spec)
@@ -82,13 +90,16 @@ def run_sweep(
         description["threads_per_run"] = threads
         _write(directory / SPEC_FILE, description)
         total = len(spec.points)
+        options = (workers, threads, ray_address, ensemble_size)
+        parallel = _parallel(spec, todo, executor, options, directory)
         log(
             f"{spec.name}: {total} runs, {total - len(todo)} already done, {len(todo)} to run "
-            f"({executor} executor, {threads} thread{'s' if threads > 1 else ''} per run)"
+            f"({executor} executor, {_count(parallel, 'worker')}, "
+            f"{_count(threads, 'thread')} per run) in {directory}"
         )
         if todo:
-            recorder = _Recorder(spec, directory, len(todo), progress, log)
-            options = (workers, threads, ray_address, ensemble_size)
+            display = SweepProgress(spec.name, len(todo), parallel, log, live, _varying(todo))
+            recorder = _Recorder(spec, directory, len(todo), display)
             _execute(spec, todo, directory, executor, options, recorder)
     return _records_of(spec, directory)
 
@@ -96,38 +107,33 @@ def run_sweep(
 class _Recorder:
     """Appends each delivered record and shows progress; counts what this sitting recorded."""
 
-    def __init__(self, spec, directory: Path, total: int, progress, log) -> None:
-        self.spec, self.total, self.log = spec, total, log
+    def __init__(self, spec, directory: Path, total: int, display: SweepProgress) -> None:
+        self.spec, self.total, self.display = spec, total, display
         self.writer = RecordWriter(directory)
-        self.bar = _bar(total, progress)
         self.count = 0
 
     def __call__(self, record: dict[str, Any]) -> None:
         record["sweep"] = self.spec.name
         self.writer.append(record)
         self.count += 1
-        if self.bar is not None:
-            self.bar.update(1)
-            self.bar.set_postfix_str(_short(record), refresh=False)
-        else:
-            self.log(f"[{self.count}/{self.total}] {_short(record)}")
+        self.display.finished(record, f"[{self.count}/{self.total}] {_short(record)}")
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        self.display.close()
 
 
 def _execute(spec, todo, directory: Path, executor: str, options: tuple, recorder) -> None:
     """Run `todo` on the executor, delivering records to `recorder`; an interrupt is re-raised
     with what was recorded and what is left."""
     workers, threads, ray_address, size = options
+    display = recorder.display
     try:
         if "ensemble" in executor:
             from .ensemble import run_ensemble
 
             run_ensemble(
                 spec.points, todo, str(directory), recorder, workers, size, ray_address,
-                use_ray=executor == "ray-ensemble", threads=threads,
+                use_ray=executor == "ray-ensemble", threads=threads, progress=display,
             )  # fmt: skip
         elif executor == "ray":
             from .ray_backend import run_ray
@@ -136,7 +142,7 @@ def _execute(spec, todo, directory: Path, executor: str, options: tuple, recorde
         else:
             from .local import run_local
 
-            run_local(todo, str(directory), recorder, workers, threads)
+            run_local(todo, str(directory), recorder, workers, threads, display)
     except Interrupted as stop:
         stop.detail = (
             f"{recorder.count} run(s) recorded in this sitting in {directory / RECORDS}, "
@@ -152,6 +158,40 @@ def check_writable(directory: Path) -> None:
     """Refuse linked store files, then probe that `directory` takes writes (StoreError)."""
     refuse_links(directory / RECORDS, directory / SPEC_FILE)
     probe_writable(directory)
+
+
+def _parallel(spec, todo, executor: str, options: tuple, directory: Path) -> int | None:
+    """How many jobs (runs, or ensemble groups) train at once: the workers (default: one per
+    core), at most one per job; None on a Ray cluster of unknown size."""
+    from .local import default_workers
+
+    workers, _, ray_address, size = options
+    if executor.startswith("ray") and workers is None and ray_address:
+        return None
+    jobs = len(todo)
+    if "ensemble" in executor:
+        from .ensemble import group_jobs
+
+        jobs = len(group_jobs(spec.points, todo, str(directory), size))
+    return max(1, min(workers or default_workers(), jobs))
+
+
+def _count(n: int | None, noun: str) -> str:
+    if n is None:
+        return f"the cluster's {noun}s"
+    return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
+def _varying(todo) -> set[str]:
+    """The run settings that differ between the runs to do (the status line names them)."""
+    return {k for k in ("task", "lr") if len({getattr(p.config, k) for p in todo}) > 1}
+
+
+def _terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # replaced by an object without it, or closed
+        return False
 
 
 def _threads(stored: dict | None, workers: int | None, executor: str, log) -> int:
@@ -202,16 +242,6 @@ def _short(record: dict[str, Any]) -> str:
         f"{record['task']} {record['activation']} seed {record['seed']} lr {record['lr']:g}: "
         f"{record['status']} {shown}"
     ).rstrip()
-
-
-def _bar(total: int, progress: bool | None):
-    if not (sys.stdout.isatty() if progress is None else progress):
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, unit="run", file=sys.stderr)
 
 
 def _spec_json(spec: SweepSpec) -> dict[str, Any]:
