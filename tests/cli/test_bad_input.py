@@ -98,8 +98,11 @@ def sweep_errors(capsys, directory, text):
 
 
 def test_a_sweep_file_with_six_mistakes_is_answered_in_one_pass(capsys, in_empty_dir):
-    code, lines = sweep_errors(capsys, in_empty_dir, SIX_MISTAKES)
+    (in_empty_dir / "spec.toml").write_text(SIX_MISTAKES)
+    code, lines = errors(capsys, "sweep", "spec.toml", "--out", "out", "--baseline", "gleu")
+    (in_empty_dir / "spec.toml").unlink()
     assert code == 2
+    assert lines.pop().startswith("gatelab: error: --baseline: unknown activation 'gleu'")
     assert_lines(lines, [
         "spec.toml: top level: unknown key 'colour'",
         "spec.toml: tasks: unknown task 'mnist-mpl' (did you mean mnist-mlp",

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import UsageError, add_alpha, add_command, executor_options
+from .common import UsageError, add_alpha, add_command, canonical_spec, executor_options
 
 
 def sweep_and_report(spec, out: Path, args: argparse.Namespace, baseline: str | None) -> int:
@@ -63,10 +63,19 @@ def sweep_and_report(spec, out: Path, args: argparse.Namespace, baseline: str | 
 def run_sweep_command(args: argparse.Namespace) -> int:
     from ..sweep import SpecError, load_spec
 
+    problems: list[str] = []
+    spec = None
     try:
         spec = load_spec(args.spec)
     except SpecError as error:  # every problem, one line each
-        raise UsageError(*(f"{args.spec}: {problem}" for problem in error.problems)) from None
+        problems += [f"{args.spec}: {problem}" for problem in error.problems]
+    if args.baseline is not None:
+        try:
+            canonical_spec(args.baseline)
+        except UsageError as error:
+            problems.append(f"--baseline: {error}")
+    if problems:
+        raise UsageError(*problems)
     return sweep_and_report(spec, args.out, args, args.baseline)
 
 
