@@ -10,7 +10,6 @@ from typing import Any
 
 import torch
 
-from .. import bench
 from ..bench import DTYPES, HEADER, IMPLS, Row, Settings, format_row, run
 from ..registry import names, resolve
 from ..tasks.rules import device_problem
@@ -91,12 +90,16 @@ def add(subparsers: Any) -> None:
         "bench",
         handle,
         help="time forward/backward of activations against copy bandwidth",
-        description=bench.__doc__.split("\n\n")[0],
+        description="Time forward, backward and both for each activation and implementation "
+        "(gatelab's, the fused CPU kernels, torch's native op, the naive composition of torch "
+        "ops, torch.compile of it) against x.clone() and copy_ into a pre-faulted buffer of "
+        "the same tensor, with the saved memory of a small MLP; rows are printed as they are "
+        "measured.",
     )
     parser.add_argument("activations", nargs="*", default=names(), metavar="SPEC",
                         help="activation specs (default: the whole catalog)")  # fmt: skip
     parser.add_argument("--impls", type=_csv, default=list(IMPLS),
-                        help=f"comma-separated subset of {','.join(IMPLS)}")  # fmt: skip
+                        help=f"comma-separated, of {','.join(IMPLS)} (default: all)")  # fmt: skip
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--dtype", type=_csv, default=["float32"],
                         help="comma-separated dtypes, e.g. float32,bfloat16,float16")  # fmt: skip
