@@ -198,7 +198,8 @@ def lookup(name: str) -> Spec:
     )
 
 
-def _shortened(text: str, limit: int = 60) -> str:
+def shortened(text: str, limit: int = 60) -> str:
+    """`text`, cut to `limit` characters with an ellipsis (long values in error messages)."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -215,7 +216,7 @@ def _literal(node: ast.expr, source: str) -> Any:
         return -node.operand.value if isinstance(node.op, ast.USub) else node.operand.value
     raise ValueError(
         f"in spec {source!r}: parameter values must be literal numbers or booleans, "
-        f"got {_shortened(ast.unparse(node))!r}"
+        f"got {shortened(ast.unparse(node))!r}"
     )
 
 

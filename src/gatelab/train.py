@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import math
 import platform
 import sys
@@ -60,23 +59,6 @@ STATUSES = ("ok", "diverged", "failed")
 Log = Callable[[str], None]
 #: ``on_epoch(epoch, epochs)`` after each finished epoch (a sweep's progress display).
 EpochHook = Callable[[int, int], None]
-
-
-def _no_cuda_runtime(record: logging.LogRecord) -> bool:
-    return not str(record.msg).startswith("No CUDA runtime is found")
-
-
-def quiet_cuda_home_warning() -> None:
-    """Drop torch's "No CUDA runtime is found, using CUDA_HOME=…" warning, and only it.
-    torch.utils.cpp_extension logs it when imported (torch.compile's inductor imports it) on a
-    machine with a CUDA toolkit directory but no usable GPU — where it says nothing about a
-    CPU run and used to land in the middle of a sweep's progress lines. Its other warnings stay."""
-    logger = logging.getLogger("torch.utils.cpp_extension")
-    if _no_cuda_runtime not in logger.filters:
-        logger.addFilter(_no_cuda_runtime)
-
-
-quiet_cuda_home_warning()  # every run (gatelab run, sweep workers, ensembles) imports this module
 
 
 def complete(config: RunConfig) -> RunConfig:

@@ -12,7 +12,7 @@ import torch
 
 from ..bench import DTYPES, HEADER, IMPLS, Row, Settings, format_row, run
 from ..registry import names, resolve
-from ..tasks.rules import device_problem
+from ..tasks.rules import DEVICE, device_problem, integer
 from .common import UsageError, add_command
 
 #: The largest --numel: 2^31 elements (8 GiB of float32 per tensor; a pass holds several).
@@ -38,11 +38,9 @@ def _check(args: argparse.Namespace) -> None:
     problems += [
         f"--numel {n}: sizes from 2 to {MAX_NUMEL:,}" for n in args.numel if not 2 <= n <= MAX_NUMEL
     ]
-    for flag in ("warmup", "repeats", "threads"):
-        low = 1 if flag == "repeats" else 0
-        if not 0 <= getattr(args, flag) - low <= 10_000:
-            problems.append(f"--{flag} {getattr(args, flag)}: an integer from {low} to 10,000")
-    if args.device.split(":")[0] not in ("cpu", "cuda") or args.device == "auto":
+    for flag, low in (("warmup", 0), ("repeats", 1), ("threads", 0)):
+        problems.append(integer(low, 10_000).problem(f"--{flag}", getattr(args, flag)))
+    if args.device == "auto" or DEVICE.problem("device", args.device):
         problems.append(f"--device {args.device!r}: cpu, cuda or cuda:N")
     else:
         missing = device_problem(args.device, fallback="--device cpu")

@@ -30,7 +30,6 @@ switches both off (the exact float64 path, 0.5 ulp, then serves every call).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import time
@@ -139,19 +138,22 @@ def _backward_source(formula: Callable, params: Mapping[str, Any], dtype: torch.
     return backward_kernel
 
 
-@contextlib.contextmanager
-def _quiet_cuda_probe():
-    """Inductor imports torch.utils.cpp_extension, which logs "No CUDA runtime is found, using
-    CUDA_HOME=…" on a CPU-only machine with a CUDA toolkit directory — a warning about a GPU
-    this CPU kernel never uses, printed in the middle of a run's progress lines (issue 16)."""
+def _no_cuda_runtime(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith("No CUDA runtime is found")
+
+
+def quiet_cuda_probe() -> None:
+    """Drop torch's "No CUDA runtime is found, using CUDA_HOME=…" warning, and only it.
+    torch.utils.cpp_extension logs it when first imported (inductor imports it, for these CPU
+    kernels and for a run's torch.compile) on a machine with a CUDA toolkit directory but no
+    usable GPU: a warning about a GPU no CPU run uses, printed in the middle of a run's or a
+    sweep's progress lines (issue 16). The logger's other messages stay."""
     logger = logging.getLogger("torch.utils.cpp_extension")
-    level = logger.level
-    if not torch.cuda.is_available():
-        logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
+    if _no_cuda_runtime not in logger.filters:
+        logger.addFilter(_no_cuda_runtime)
+
+
+quiet_cuda_probe()  # before anything imports cpp_extension: `import gatelab` imports this module
 
 
 def _build(key: tuple, source: Callable, example: tuple[Tensor, ...]) -> CompiledKernel:
@@ -163,7 +165,7 @@ def _build(key: tuple, source: Callable, example: tuple[Tensor, ...]) -> Compile
         torch._dynamo.mark_dynamic(tensor, 0)
     start = time.perf_counter()
     try:
-        with torch.no_grad(), _quiet_cuda_probe():
+        with torch.no_grad():
             compiled(*example)
     except Exception as error:  # noqa: BLE001 - any compiler failure means: use the exact path
         _log.warning(

@@ -144,10 +144,11 @@ def parse_spec(raw: Mapping[str, Any], default_name: str = "sweep") -> SweepSpec
     tasks = _tasks(raw.get("tasks"), problems)
     overrides = _table(raw.get("overrides", {}), "[overrides]", problems)
     for task in overrides:
-        if task not in tasks and _is_task(task):
+        error = _task_error(task)
+        if error:
+            problems.append(f"[overrides.{task}]: {error}")
+        elif task not in tasks:
             problems.append(f"[overrides.{task}]: {task} is not in tasks = {tasks}")
-        elif not _is_task(task):
-            problems.append(f"[overrides.{task}]: {_task_error(task)}")
     protocol = _table(raw.get("protocol", {}), "[protocol]", problems)
     _unknown(protocol, PROTOCOL_KEYS, "[protocol]", problems)
     _check_protocol(protocol, problems)
@@ -196,10 +197,6 @@ def _unknown(table: Any, allowed: set[str], where: str, problems: list[str]) -> 
     for key in table:
         if key not in allowed:
             problems.append(f"{where}: unknown key {key!r} (allowed: {', '.join(sorted(allowed))})")
-
-
-def _is_task(name: Any) -> bool:
-    return isinstance(name, str) and _task_error(name) is None
 
 
 def _task_error(name: str) -> str | None:

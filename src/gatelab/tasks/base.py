@@ -193,12 +193,6 @@ def resolve_options(task: Task, options: Mapping[str, Any]) -> dict[str, Any]:
     return {**task.options, **options}
 
 
-def check_scale(scale: str) -> str:
-    if scale not in SCALES:
-        raise ValueError(f"unknown scale {scale!r}; scales: {', '.join(SCALES)}")
-    return scale
-
-
 def data_root(config: RunConfig) -> Path | None:
     return Path(config.data_root).expanduser() if config.data_root else None
 

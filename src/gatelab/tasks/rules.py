@@ -26,8 +26,9 @@ MAX_NOISE_LEVELS = 1_000
 
 def shown(value: Any, width: int = 60) -> str:
     """repr(value), shortened to `width` characters."""
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 3] + "..."
+    from ..registry import shortened
+
+    return shortened(repr(value), width)
 
 
 @dataclass(frozen=True)
