@@ -251,3 +251,15 @@ def test_a_fused_kernel_that_skips_the_memory_mlp_leaves_its_memory_out(name):
     covered = select(spec, mlp_input, params) is not None
     memory = next(row.peak_bytes for row in rows if row.pass_ == "forward+backward")
     assert (memory is not None) == covered
+
+
+def test_a_fused_kernel_that_failed_to_build_gives_no_rows(monkeypatch):
+    """Without the C library (a failed build), gelu's fused CPU path does not exist: no
+    gatelab_cpu row, never the exact path timed under that name."""
+    from gatelab.kernels import cpu_native
+
+    monkeypatch.setattr(cpu_native, "library", lambda: None)
+    x = torch.randn(1024)
+    settings = bench.Settings(warmup=1, repeats=1, memory=False)
+    rows = bench.measure_activation("gelu", ["gatelab_cpu", "native"], x, None, settings)
+    assert {row.impl for row in rows} == {"native"}
