@@ -150,6 +150,23 @@ def interruptible() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+@contextlib.contextmanager
+def children_ignore_interrupts() -> Iterator[None]:
+    """Processes spawned inside start with SIGINT ignored: an ignored disposition survives
+    exec, so a Ctrl-C while a spawned worker still imports torch (seconds, before any code of
+    ours runs in it) prints no KeyboardInterrupt traceback from it. This process ignores SIGINT
+    meanwhile, so keep the section to the spawns (~20 ms each, 2026-12-03): a Ctrl-C inside it
+    is lost and must be pressed again. A no-op outside the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def ignore_interrupts() -> None:
     """For worker processes: leave SIGINT to the driver, which stops the workers itself (a
     terminal's Ctrl-C reaches the whole process group)."""

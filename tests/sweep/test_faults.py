@@ -5,6 +5,7 @@ with every record whole and unique."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -105,6 +106,41 @@ def test_ctrl_c_at_a_random_moment_records_what_finished_and_a_rerun_completes(
     assert code == 0, err
     assert f"{len(recorded)} already done, {RUNS - len(recorded)} to run" in err
     assert_whole_and_unique(out, RUNS)
+
+
+def spawned_workers(pid: int) -> list[int]:
+    """The pids of `pid`'s multiprocessing workers (Linux /proc), the resource tracker left out."""
+    found = []
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        with contextlib.suppress(OSError):
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(int(child))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux's /proc")
+def test_workers_ignore_ctrl_c_while_they_still_import_torch(tmp_path):
+    """A worker needs seconds to import torch before any code of ours runs in it. A Ctrl-C then
+    raised KeyboardInterrupt in it, whose traceback reached the terminal whenever it was printed
+    before the driver's SIGTERM arrived (5 of 6 Ctrl-Cs at 0.5 s steps, 2026-12-03). Workers now
+    start with SIGINT ignored: one sent to the workers alone, mid-import, leaves them running."""
+    spec, out = write_spec(tmp_path), tmp_path / "out"
+    sweep = gatelab("sweep", str(spec), "--out", str(out), "--workers", "2",
+                    start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while len(spawned_workers(sweep.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    workers = spawned_workers(sweep.pid)
+    assert len(workers) == 2, "the sweep did not start its two workers"
+    time.sleep(0.5)  # inside the workers' `import torch`
+    for pid in workers:
+        os.kill(pid, signal.SIGINT)
+    time.sleep(1.0)
+    assert spawned_workers(sweep.pid) == workers, "a worker died of the SIGINT"
+    os.killpg(sweep.pid, signal.SIGINT)
+    code, _, err = finish(sweep, timeout=60)
+    assert code == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
 
 
 def test_sigterm_stops_the_sweep_like_ctrl_c(tmp_path):

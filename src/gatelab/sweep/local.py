@@ -1,9 +1,10 @@
 """The local executor: a pool of worker processes sized to the cores.
 
-Workers ignore SIGINT (a terminal's Ctrl-C reaches the whole process group): the driver
-decides. When it is interrupted, it terminates the workers at once — an in-flight run keeps its
-last epoch's checkpoint — delivers the results that had finished but were not yet delivered, and
-re-raises, so every finished run gets its record and no queued run starts.
+Workers ignore SIGINT (a terminal's Ctrl-C reaches the whole process group), from their first
+instruction on (:func:`gatelab.faults.children_ignore_interrupts`): the driver decides. When it
+is interrupted, it terminates the workers at once — an in-flight run keeps its last epoch's
+checkpoint — delivers the results that had finished but were not yet delivered, and re-raises,
+so every finished run gets its record and no queued run starts.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
-from gatelab.faults import Interrupted, ignore_interrupts, kill_workers
+from gatelab.faults import Interrupted, children_ignore_interrupts, ignore_interrupts, kill_workers
 
 from .worker import point_args, run_point, set_reporter, set_threads
 
@@ -74,7 +75,8 @@ def run_jobs(
     pool = ProcessPoolExecutor(
         workers, mp_context=context, initializer=_start_worker, initargs=(threads, events)
     )
-    pending = {pool.submit(function, *job) for job in jobs}
+    with children_ignore_interrupts():  # the pool spawns its workers in submit()
+        pending = {pool.submit(function, *job) for job in jobs}
     ready: list = []
     try:
         while pending or ready:
