@@ -13,8 +13,8 @@ markers BEGIN and END below. tests/test_readme.py runs a fresh demo and checks t
 
 The opening marker names the machine that made the table (`signature`): the figures are exact
 only there. torch's vectorised kernels and MKL take the widest instruction set the CPU has, and
-a different one changes sums in their last bits; smooth activations absorb that, but ReLU's kink
-and E-GEM's small ε amplify it over 10 epochs (mnist-mlp, relu, seed 0, 2026-12-03, AMD EPYC:
+a different one changes sums in their last bits; gelu, gelu_tanh, elu and silu absorb that, relu,
+e_gem and se_gem amplify it over 10 epochs (mnist-mlp, relu, seed 0, 2026-12-03, AMD EPYC:
 test accuracy 0.924 as is, 0.928 with ATEN_CPU_CAPABILITY=default, 0.923 with
 MKL_CBWR=COMPATIBLE; gelu 0.922 in all three, its test loss equal to 6 digits). `--check` on
 another machine exits 3 and names both.
