@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 } > "$out/device.txt" 2>&1
 cat "$out/device.txt"
 # Triton kernels compiled for the GPU (not the interpreter), and the transform matrix on CUDA.
-TRITON_INTERPRET=0 timeout 240 python -m pytest -q -x tests/kernels/test_triton.py \
+TRITON_INTERPRET=0 timeout 240 python -m pytest -q -x tests/test_kernels/test_triton.py \
   -p no:cacheprovider 2>&1 | tail -n 15 | tee "$out/tests.txt"
 for dtype in float32 bfloat16; do
   timeout 100 gatelab bench gelu silu gem e_gem se_gem --device cuda --dtype "$dtype" \

@@ -22,7 +22,7 @@ faults taken inside these compute-heavy loops cost 23 ms per 64 MiB with 4-KiB p
 with 2-MiB pages, against 12.5 ms in a plain ``x.clone()`` and 2.5–2.9 ms for the pre-touch.
 ``GATELAB_HUGE_PAGES=0`` switches that off.
 
-Accuracy (float32; tests/kernels/test_cpu_native.py bounds it against the float64 path, itself
+Accuracy (float32; tests/test_kernels/test_cpu_native.py bounds it against the float64 path, itself
 tested against mpmath): forward ≤ 2 ulp for every kernel (measured worst 1.4: see the C file);
 backward ≤ 2.5 ulp plus 4·2^-24·(|F| + |x·F′|), the conditioning of f′ = F + x·F′ at its zeros
 (the bound of the Triton kernels).

@@ -32,7 +32,7 @@ their 8–11-bit results round away errors of |t|·2^-24.
 
 Accuracy (measured under the interpreter against the float64 torch path, itself within 0.5 ulp
 of 60-digit mpmath, on 6·10^5 points of [−14, 6] and N(0, 9) plus the grid of tests/reference.py;
-tests/kernels/test_triton.py enforces the bounds in brackets). float32 forward, worst: gelu
+tests/test_kernels/test_triton.py enforces the bounds in brackets). float32 forward, worst: gelu
 7.7 ulp [10], gelu_tanh 4.4, gelu_sigmoid 4.6, silu 4.2 [6], GEM family ≤ 2N + 1.3 [2N + 4] (the
 rounding of x/c is raised to the power 2N). float32 derivatives: within 4.7·(ulp(f′) +
 2^-24·(|F| + |x·F′|)), F the gate — f′ = F + x·F′ cancels near its zeros, so the error is
