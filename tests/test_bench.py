@@ -120,6 +120,12 @@ def test_median_seconds_times_only_run_after_warmup(monkeypatch):
     assert seconds == 5.0  # median of 5, 1, 9: the two 100 s warm-ups are left out
 
 
+def test_the_help_names_what_the_bench_accepts():
+    # cli/bench.py keeps the names itself so that its parser is built without torch
+    assert cli_bench.IMPL_NAMES == bench.IMPLS
+    assert cli_bench.DTYPE_NAMES == tuple(bench.DTYPES)
+
+
 def test_table_output(capsys):
     status, out = run_cli(capsys, "relu", "--numel", "64", "--quick", "--impls", "native",
                           "--no-memory")  # fmt: skip

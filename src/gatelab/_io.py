@@ -13,8 +13,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import torch
-
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write `data` to `path` atomically (parents created); returns the path."""
@@ -47,6 +45,8 @@ def atomic_write_json(path: str | Path, data: Any) -> Path:
 
 def atomic_torch_save(path: str | Path, obj: Any) -> Path:
     """``torch.save(obj)`` to `path` atomically; load it back with ``weights_only=True``."""
+    import torch  # here, not at the top: results.py (and so every CLI call) imports this module
+
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     return atomic_write_bytes(path, buffer.getvalue())

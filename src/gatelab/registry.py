@@ -138,6 +138,25 @@ COMPILED_ONLY = frozenset({"compiled"})
 
 _SPECS: dict[str, Spec] = {}
 _ALIASES: dict[str, str] = {}
+#: "unloaded" until the first call that reads or changes the registry imports the built-in
+#: catalog (gatelab.catalog's entry modules, which import torch); "loading" while they register.
+_catalog = "unloaded"
+
+
+def _load_catalog() -> None:
+    """Register the built-in entries on first use, so that ``import gatelab`` and the command
+    line's parser stay free of torch (``import torch`` alone is 1–3 s; the demo's first line is
+    due within 2 s) and a user's ``register`` still meets the built-in names."""
+    global _catalog
+    if _catalog != "unloaded":
+        return
+    _catalog = "loading"
+    try:
+        from .catalog import classic, gelu, gem  # noqa: F401  (each registers its entries)
+    except BaseException:
+        _catalog = "unloaded"
+        raise
+    _catalog = "loaded"
 
 
 def _normalise(name: str) -> str:
@@ -146,6 +165,7 @@ def _normalise(name: str) -> str:
 
 def register(spec: Spec, *, overwrite: bool = False) -> Spec:
     """Add `spec` to the registry under its name and aliases; returns it."""
+    _load_catalog()
     keys = [_normalise(spec.name), *map(_normalise, spec.aliases)]
     if not overwrite:
         taken = [k for k in keys if k in _SPECS or k in _ALIASES]
@@ -164,6 +184,7 @@ def register(spec: Spec, *, overwrite: bool = False) -> Spec:
 
 def unregister(name: str) -> None:
     """Remove a registered activation and its aliases (for user-defined entries and tests)."""
+    _load_catalog()
     key = _ALIASES.get(_normalise(name), _normalise(name))
     if key not in _SPECS:
         raise ValueError(f"no activation named {name!r} is registered")
@@ -174,17 +195,20 @@ def unregister(name: str) -> None:
 
 def is_registered(spec: Spec) -> bool:
     """Whether `spec` itself is the entry registered under its name (one dict lookup)."""
+    _load_catalog()
     return _SPECS.get(spec.name) is spec or _SPECS.get(_normalise(spec.name)) is spec
 
 
 def names(*, aliases: bool = False) -> list[str]:
     """Registered activation names, sorted (with `aliases=True`, the aliases too)."""
+    _load_catalog()
     found = list(_SPECS) + (list(_ALIASES) if aliases else [])
     return sorted(found)
 
 
 def lookup(name: str) -> Spec:
     """The Spec registered under `name` or one of its aliases; ValueError with close matches."""
+    _load_catalog()
     key = _normalise(name)
     key = _ALIASES.get(key, key)
     if key in _SPECS:

@@ -261,17 +261,26 @@ def test_a_piped_sweep_prints_plain_lines_with_done_total_and_eta(tmp_path):
 
 
 def test_the_demo_says_what_it_runs_before_any_run_starts(tmp_path):
+    # -X importtime writes a line per import to stderr as it happens: the lines before the
+    # header show whether torch (1–3 s of the wait on 2 cores) was imported before it
     out = tmp_path / "demo"
-    command = [sys.executable, "-m", "gatelab", "demo", "--out", str(out), "--workers", "1"]
+    command = [sys.executable, "-X", "importtime", "-m", "gatelab", "demo", "--out", str(out),
+               "--workers", "1"]  # fmt: skip
     started = time.monotonic()
     process = subprocess.Popen(
         command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env(),
         start_new_session=True,
     )  # fmt: skip
     try:
+        imported_before = []
         first = process.stderr.readline()
+        while first.startswith("import time:"):
+            imported_before.append(first.split("|")[-1].strip())
+            first = process.stderr.readline()
         first_at = time.monotonic() - started
         second = process.stderr.readline()
+        while second.startswith("import time:"):
+            second = process.stderr.readline()
         records = out / "records.jsonl"
         finished_any = records.exists() and records.stat().st_size > 0
     finally:
@@ -282,17 +291,25 @@ def test_the_demo_says_what_it_runs_before_any_run_starts(tmp_path):
             os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
     assert first.startswith("gatelab demo: ") and str(out) in first
-    # about 1.5 s on 2 busy cores (importing torch); the bound leaves room for a loaded machine
+    assert "gatelab.cli" in imported_before  # the import lines were read
+    heavy = sorted({name.split(".")[0] for name in imported_before} & HEAVY_FOR_HEADER)
+    assert heavy == [], f"imported before the demo's first line: {heavy}"
+    # 0.2 s here (the AMD EPYC machine, where import torch alone is 3 s); the bound leaves room
+    # for a loaded machine
     assert first_at < 10, f"the first line came after {first_at:.1f} s"
     assert second.startswith("demo: 24 runs, 0 already done, 24 to run (local executor, 1 worker")
     assert not finished_any  # both lines came before any run finished
+
+
+#: Modules the demo's header must not wait for: torch and what comes with it.
+HEAVY_FOR_HEADER = {"torch", "numpy", "sympy", "scipy", "pandas", "matplotlib", "mpmath"}
 
 
 # --- no CUDA_HOME warning ---------------------------------------------------------------------
 
 
 def test_only_the_no_cuda_runtime_warning_is_dropped(caplog):
-    import gatelab  # noqa: F401  (installs the filter: gatelab.kernels.cpu)
+    import gatelab.modules  # noqa: F401  (imports gatelab.kernels.cpu, which installs the filter)
 
     logger = logging.getLogger("torch.utils.cpp_extension")
     with caplog.at_level(logging.WARNING, logger=logger.name):

@@ -13,9 +13,10 @@ parser with :func:`~gatelab.cli.common.add_command` and binds a handler ``handle
 
 Shared pieces live in common.py (the usage error, option helpers) and format.py (plain-text
 tables). :data:`COMMANDS` lists the registrars in `gatelab --help` order; a new subcommand is a
-module appended there. Registrars use argparse only; a handler that needs an optional extra
-(sympy, matplotlib, pandas, …) imports it inside the handler, so ``gatelab list`` and
-``import gatelab.cli`` stay on torch and numpy.
+module appended there. Registrars use argparse only and import neither torch nor an extra:
+every call builds every command's parser, and `gatelab demo` prints its first line before
+torch loads (tests/test_import.py, tests/sweep/test_progress.py). A handler imports what it
+needs inside itself, so ``gatelab list`` stays on torch and numpy.
 
 Bad input is reported as one line ``gatelab: error: …`` on stderr with exit status 2 (handlers
 raise :class:`UsageError`); argparse's own usage errors also exit 2.
@@ -28,8 +29,7 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-
-import torch
+from typing import Any
 
 from .. import __version__
 from . import analyze, bench, demo, listing, report, reproduce, run, show, sweep, tasks
@@ -44,18 +44,27 @@ COMMANDS: list[Registrar] = [
 ]  # fmt: skip
 
 
+class _Version(argparse.Action):
+    """``--version``: gatelab's, torch's and Python's; torch is imported only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        import torch
+
+        python = sys.version.split()[0]
+        print(f"{PROG} {__version__} (torch {torch.__version__}, python {python})")  # as argparse's
+        parser.exit()
+
+
 def build_parser(commands: Sequence[Registrar] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="GELU, its gated relatives x·F(x), the GEM family and their baselines.",
         epilog="`gatelab COMMAND --help` describes a command.",
     )
-    parser.add_argument(
-        "--version",
-        action="version",
-        version=f"{PROG} {__version__} (torch {torch.__version__}, "
-        f"python {sys.version.split()[0]})",
-    )
+    parser.add_argument("--version", action=_Version, help="show the versions and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in COMMANDS if commands is None else commands:
         add(subparsers)

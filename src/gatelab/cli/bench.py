@@ -8,15 +8,14 @@ import json
 import sys
 from typing import Any
 
-import torch
-
-from ..bench import DTYPES, HEADER, IMPLS, Row, Settings, format_row, run
-from ..registry import names, resolve
-from ..tasks.rules import DEVICE, device_problem, integer
 from .common import UsageError, add_command
 
 #: The largest --numel: 2^31 elements (8 GiB of float32 per tensor; a pass holds several).
 MAX_NUMEL = 2**31
+#: gatelab.bench's IMPLS and DTYPES by name, for the help text: the parser is built on every
+#: `gatelab` call and must not import torch (tests/cli/test_bench_cli.py checks they agree).
+IMPL_NAMES = ("gatelab", "gatelab_cpu", "native", "naive", "compiled")
+DTYPE_NAMES = ("float32", "bfloat16", "float16", "float64")
 
 
 def _csv(text: str) -> list[str]:
@@ -25,6 +24,10 @@ def _csv(text: str) -> list[str]:
 
 def _check(args: argparse.Namespace) -> None:
     """Every problem of the arguments at once, before anything is measured."""
+    from ..bench import DTYPES, IMPLS
+    from ..registry import resolve
+    from ..tasks.rules import DEVICE, device_problem, integer
+
     problems = [
         f"--dtype {name!r}: choose from {', '.join(DTYPES)}"
         for name in args.dtype
@@ -57,6 +60,12 @@ def _check(args: argparse.Namespace) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Run ``gatelab bench``: a table or JSON Lines, a row at a time; 1 if any row failed."""
+    import torch
+
+    from ..bench import HEADER, Row, Settings, format_row, run
+    from ..registry import names
+
+    args.activations = args.activations or names()
     _check(args)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -94,13 +103,14 @@ def add(subparsers: Any) -> None:
         "the same tensor, with the saved memory of a small MLP; rows are printed as they are "
         "measured.",
     )
-    parser.add_argument("activations", nargs="*", default=names(), metavar="SPEC",
+    parser.add_argument("activations", nargs="*", default=[], metavar="SPEC",
                         help="activation specs (default: the whole catalog)")  # fmt: skip
-    parser.add_argument("--impls", type=_csv, default=list(IMPLS),
-                        help=f"comma-separated, of {','.join(IMPLS)} (default: all)")  # fmt: skip
+    impls, dtypes = ",".join(IMPL_NAMES), ",".join(DTYPE_NAMES)
+    parser.add_argument("--impls", type=_csv, default=list(IMPL_NAMES),
+                        help=f"comma-separated, of {impls} (default: all)")  # fmt: skip
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--dtype", type=_csv, default=["float32"],
-                        help="comma-separated dtypes, e.g. float32,bfloat16,float16")  # fmt: skip
+                        help=f"comma-separated, of {dtypes} (default: float32)")  # fmt: skip
     parser.add_argument("--numel", type=int, nargs="+", default=[2**20],
                         help="tensor sizes, 2 to 2^31 (default 2^20)")  # fmt: skip
     parser.add_argument("--warmup", type=int, default=3, help="untimed calls before timing")

@@ -7,9 +7,6 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import torch
-
-from ..modules import get_fn
 from ..registry import Spec
 from .common import UsageError, add_command, dump_json, json_number, resolve_spec
 from .format import LABEL, field, format_value, render_table
@@ -38,6 +35,10 @@ def parse_points(text: str) -> list[float]:
 
 def derivative_table(spec: Spec, params: dict[str, Any], points: Sequence[float]) -> list[dict]:
     """f, f′ and f″ at `points` in float64: f via get_fn, f′ and f″ by (double) autograd."""
+    import torch
+
+    from ..modules import get_fn
+
     fn = get_fn(spec, **params)
     x = torch.tensor(list(points), dtype=torch.float64, requires_grad=True)
     with torch.enable_grad():

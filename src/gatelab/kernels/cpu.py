@@ -153,7 +153,7 @@ def quiet_cuda_probe() -> None:
         logger.addFilter(_no_cuda_runtime)
 
 
-quiet_cuda_probe()  # before anything imports cpp_extension: `import gatelab` imports this module
+quiet_cuda_probe()  # before anything imports cpp_extension: gatelab.modules imports this module
 
 
 def _build(key: tuple, source: Callable, example: tuple[Tensor, ...]) -> CompiledKernel:
