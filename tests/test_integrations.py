@@ -361,4 +361,4 @@ def test_register_transformers_keys_and_lookup():
 def test_importing_gatelab_imports_neither_library():
     from test_import import loaded_after
 
-    assert loaded_after("gatelab, gatelab.integrations", {"timm", "transformers"}) == []
+    assert loaded_after("import gatelab, gatelab.integrations", {"timm", "transformers"}) == []
