@@ -68,6 +68,21 @@ def test_run_refuses_a_bad_option_before_loading_data(capsys, in_empty_dir, opti
     assert_lines(lines, [line])
 
 
+#: Specs that parse and validate, but whose module cannot be built: a learnable initial value
+#: that overflows a float32 parameter (only construction knows the parameter's dtype).
+UNBUILDABLE = [
+    ("prelu(init=1e308)", "init = 1e+308 overflows torch.float32 (largest 3.403e+38)"),
+    ("gelu_general(sigma=1e39, learnable=True)", "sigma = 1e+39 overflows torch.float32"),
+]
+
+
+@pytest.mark.parametrize(("spec", "line"), UNBUILDABLE)
+def test_run_refuses_an_activation_whose_module_cannot_be_built(capsys, in_empty_dir, spec, line):
+    code, lines = errors(capsys, "run", "mnist-mlp", "--activation", spec)
+    assert code == 2  # was: a run that loaded the data, failed, and left its result.json
+    assert_lines(lines, [f"activation: {line}"])
+
+
 @NO_CUDA
 def test_run_on_a_missing_gpu_is_bad_input(capsys, in_empty_dir):
     code, lines = errors(capsys, "run", "mnist-mlp", "--device", "cuda")
@@ -161,6 +176,13 @@ def test_each_wrong_sweep_value_is_one_line(capsys, in_empty_dir, top, setting, 
     assert_lines(lines, ["spec.toml: " + line])
 
 
+def test_a_sweep_refuses_activations_whose_modules_cannot_be_built(capsys, in_empty_dir):
+    specs = ", ".join(f"'{spec}'" for spec, _ in UNBUILDABLE)
+    code, lines = sweep_errors(capsys, in_empty_dir, spec_with(f"activations = [{specs}]"))
+    assert code == 2
+    assert_lines(lines, [f"spec.toml: activations: {spec!r}: {line}" for spec, line in UNBUILDABLE])
+
+
 @NO_CUDA
 def test_a_sweep_on_a_missing_gpu_is_bad_input(capsys, in_empty_dir):
     code, lines = sweep_errors(capsys, in_empty_dir, spec_with(setting='device = "cuda"'))
@@ -192,6 +214,9 @@ def test_bench_lists_every_problem(capsys, in_empty_dir):
         "--device 'tpu': cpu, cuda or cuda:N",
         "unknown activation 'relu2x'",
     ])  # fmt: skip
+    code, lines = errors(capsys, "bench", UNBUILDABLE[0][0])  # its MLP could not be built
+    assert code == 2
+    assert_lines(lines, [UNBUILDABLE[0][1]])
 
 
 @NO_CUDA

@@ -43,6 +43,17 @@ def test_complete_lists_every_problem():
     assert isinstance(caught.value, ValueError)  # callers catching ValueError still do
 
 
+def test_an_activation_whose_module_cannot_be_built_is_a_config_problem():
+    # the spec parses and validates; only building the module meets the float32 parameter
+    with pytest.raises(ConfigError) as caught:
+        complete(RunConfig("mnist-mlp", activation="prelu(init=1e308)", epochs=0))
+    assert caught.value.problems == [
+        "activation: init = 1e+308 overflows torch.float32 (largest 3.403e+38) as a learnable "
+        "parameter; use a value of magnitude ≤ 3.403e+38",
+        "epochs = 0: an integer from 1 to 100,000",
+    ]
+
+
 def test_an_unknown_task_still_gets_its_other_values_checked():
     with pytest.raises(ConfigError) as caught:
         complete(RunConfig("mnist-mpl", epochs=0, options={"dropout": "abc"}))

@@ -25,8 +25,7 @@ def _csv(text: str) -> list[str]:
 def _check(args: argparse.Namespace) -> None:
     """Every problem of the arguments at once, before anything is measured."""
     from ..bench import DTYPES, IMPLS
-    from ..registry import resolve
-    from ..tasks.rules import DEVICE, device_problem, integer
+    from ..tasks.rules import DEVICE, activation_problem, device_problem, integer
 
     problems = [
         f"--dtype {name!r}: choose from {', '.join(DTYPES)}"
@@ -48,11 +47,7 @@ def _check(args: argparse.Namespace) -> None:
     else:
         missing = device_problem(args.device, fallback="--device cpu")
         problems.append(missing and missing.replace("device = ", "--device ", 1))
-    for spec in args.activations:
-        try:
-            resolve(spec)
-        except ValueError as error:
-            problems.append(str(error))
+    problems += [activation_problem(spec) for spec in args.activations]  # the MLP builds it
     problems = [p for p in problems if p]
     if problems:
         raise UsageError(*problems)

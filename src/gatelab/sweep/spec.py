@@ -47,6 +47,7 @@ from gatelab.tasks.rules import (
     SEED,
     SETTINGS,
     ConfigError,
+    activation_problem,
     dataset_problem,
     device_problem,
     is_int,
@@ -305,18 +306,16 @@ def _complete(config: RunConfig, problems: list[str]) -> RunConfig | None:
 
 
 def _activations(value: Any, key: str, problems: list[str]) -> list[str]:
-    from gatelab.registry import resolve
-
     if value is None:
         problems.append(f'{key}: give at least one, e.g. activations = ["gelu", "relu"]')
         return []
     valid = []
     for spec in _names(value, key, 'activations = ["gelu", "relu"]', problems):
-        try:
-            resolve(spec)
+        problem = activation_problem(spec)
+        if problem:
+            problems.append(f"{key}: {spec!r}: {problem}")
+        else:
             valid.append(spec)
-        except (ValueError, TypeError) as error:
-            problems.append(f"{key}: {spec!r}: {error}")
     return valid
 
 

@@ -159,9 +159,21 @@ def device_problem(device: Any, where: str = "", fallback: str = "cpu or auto") 
     return None
 
 
+def activation_problem(spec: Any) -> str | None:
+    """Why `spec` cannot be a run's activation (the error's message), else None. The module is
+    built once, not only parsed: what only construction checks is bad input too, before any
+    data is loaded (``prelu(init=1e308)``: the slope overflows a float32 parameter)."""
+    from ..modules import create
+
+    try:
+        create(spec)
+    except (ValueError, TypeError) as error:
+        return str(error)
+    return None
+
+
 def config_problems(config: Any, where: str = "") -> list[str]:
     """Every problem of a :class:`~gatelab.tasks.RunConfig`, one line each (empty if none)."""
-    from ..registry import resolve
     from .base import get_task
 
     problems: list[str] = []
@@ -170,10 +182,9 @@ def config_problems(config: Any, where: str = "") -> list[str]:
     except ValueError as error:
         problems.append(f"{where}task: {error}")
         task = None
-    try:
-        resolve(config.activation)
-    except (ValueError, TypeError) as error:
-        problems.append(f"{where}activation: {error}")
+    activation = activation_problem(config.activation)
+    if activation:
+        problems.append(f"{where}activation: {activation}")
     problems.append(SEED.problem("seed", config.seed, where))
     if config.lr is not None:
         problems.append(LR.problem("lr", config.lr, where))
