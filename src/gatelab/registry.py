@@ -194,7 +194,10 @@ def unregister(name: str) -> None:
 
 
 def is_registered(spec: Spec) -> bool:
-    """Whether `spec` itself is the entry registered under its name (one dict lookup)."""
+    """Whether `spec` itself is the entry registered under its name (one dict lookup on the
+    kernels' dispatch path; the catalog is loaded only when that lookup misses)."""
+    if _SPECS.get(spec.name) is spec:
+        return True
     _load_catalog()
     return _SPECS.get(spec.name) is spec or _SPECS.get(_normalise(spec.name)) is spec
 

@@ -54,6 +54,28 @@ def test_an_activation_whose_module_cannot_be_built_is_a_config_problem():
     ]
 
 
+def test_a_user_module_that_fails_to_build_is_a_config_problem():
+    import dataclasses
+
+    from gatelab.modules import Activation
+    from gatelab.registry import lookup, register, unregister
+
+    class Broken(Activation):
+        def __init__(self, spec, **params):
+            raise RuntimeError("no weights for you")
+
+    register(dataclasses.replace(lookup("relu"), name="broken_relu", aliases=(),
+                                 module_class=Broken))  # fmt: skip
+    try:
+        with pytest.raises(ConfigError) as caught:
+            complete(RunConfig("mnist-mlp", activation="broken_relu"))
+    finally:
+        unregister("broken_relu")
+    assert caught.value.problems == [
+        "activation: building its module raised RuntimeError: no weights for you"
+    ]
+
+
 def test_an_unknown_task_still_gets_its_other_values_checked():
     with pytest.raises(ConfigError) as caught:
         complete(RunConfig("mnist-mpl", epochs=0, options={"dropout": "abc"}))

@@ -13,7 +13,7 @@ from .common import UsageError, add_command
 #: The largest --numel: 2^31 elements (8 GiB of float32 per tensor; a pass holds several).
 MAX_NUMEL = 2**31
 #: gatelab.bench's IMPLS and DTYPES by name, for the help text: the parser is built on every
-#: `gatelab` call and must not import torch (tests/cli/test_bench_cli.py checks they agree).
+#: `gatelab` call and must not import torch (tests/test_bench.py checks they agree).
 IMPL_NAMES = ("gatelab", "gatelab_cpu", "native", "naive", "compiled")
 DTYPE_NAMES = ("float32", "bfloat16", "float16", "float64")
 

@@ -169,6 +169,8 @@ def activation_problem(spec: Any) -> str | None:
         create(spec)
     except (ValueError, TypeError) as error:
         return str(error)
+    except Exception as error:  # noqa: BLE001 - a user's module_class: any failure is its own
+        return f"building its module raised {type(error).__name__}: {error}"
     return None
 
 
